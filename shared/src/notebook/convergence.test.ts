@@ -153,14 +153,14 @@ function network(n: number): Net {
     return d;
   });
   const inbox: Uint8Array[][] = docs.map(() => []);
-  docs.forEach((d, i) =>
+  docs.forEach((d, i) => {
     d.on('update', (u: Uint8Array, origin: unknown) => {
       if (origin === 'net') return;
       docs.forEach((_, j) => {
         if (j !== i) inbox[j].push(u);
       });
-    }),
-  );
+    });
+  });
   return { docs, inbox };
 }
 
