@@ -1,6 +1,10 @@
 // The one interface every execution engine implements (DuckDB, Snowflake, Databricks, Livy). The run logic only
 // talks to this; engines never see the notebook, only compiled SQL.
-import type { ColumnInfo } from '@pipebook/shared';
+//
+// Changes since the first version (announced for engine authors): `writeTarget` (optional) writes a target cell's
+// result to a table or file; `execute` and `writeTarget` report SQL errors as PipebookError('sql_error', message,
+// { line, column }) with positions in the SQL they were given, and cancellation as PipebookError('cancelled').
+import type { ColumnInfo, FileFormat } from '@pipebook/shared';
 import type { Dialect } from '@pipebook/shared/compile/dialect';
 
 export type EngineType = 'duckdb' | 'snowflake' | 'databricks' | 'livy';
@@ -56,11 +60,30 @@ export interface CatalogTable {
   columns: CatalogColumn[];
 }
 
+/** Where a target cell writes. File paths are absolute and already checked to lie inside the data folder. */
+export type TargetSpec =
+  | { type: 'table'; table: string; schema?: string; mode: 'replace' | 'append' }
+  | { type: 'file'; path: string; format: FileFormat };
+
+export interface WriteTargetRequest {
+  /** The compiled SELECT whose rows are written. */
+  sql: string;
+  target: TargetSpec;
+  signal: AbortSignal;
+  onProgress?: (p: EngineProgress) => void;
+}
+
+export interface TargetOutcome {
+  rowCount: number;
+}
+
 export interface Engine {
   readonly info: EngineInfo;
   execute(req: ExecuteRequest): Promise<ExecuteOutcome>;
   /** Cheap check that SQL compiles and what columns it returns (EXPLAIN / LIMIT 0 or the engine's equivalent). */
   validate(sql: string, signal?: AbortSignal): Promise<ColumnInfo[]>;
   catalog(signal?: AbortSignal): Promise<CatalogTable[]>;
+  /** Writes a target cell's rows; engines without it refuse target cells with a clear error. */
+  writeTarget?(req: WriteTargetRequest): Promise<TargetOutcome>;
   close(): Promise<void>;
 }

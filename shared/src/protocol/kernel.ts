@@ -198,6 +198,7 @@ export const engineInfoSchema = z.object({
   dialect: z.enum(['duckdb', 'snowflake', 'databricks']),
   label: z.string(),
 });
+export type EngineInfo = z.infer<typeof engineInfoSchema>;
 export const enginesResponseSchema = z.object({ engines: z.array(engineInfoSchema) });
 export type EnginesResponse = z.infer<typeof enginesResponseSchema>;
 
@@ -213,3 +214,4 @@ export const catalogResponseSchema = z.object({
   ),
 });
 export type CatalogResponse = z.infer<typeof catalogResponseSchema>;
+export type CatalogTableInfo = CatalogResponse['tables'][number];
