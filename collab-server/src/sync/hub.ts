@@ -1,0 +1,377 @@
+// The document hub: loads rooms from the store, applies what peers send, commits every accepted update to the store
+// in groups and only then broadcasts it, compacts logs into snapshots and unloads idle rooms. Rules: SPEC.md S1-S9,
+// D1-D6.
+import { META_KEY, metaMap, PipebookError } from '@pipebook/shared';
+import * as awarenessProtocol from 'y-protocols/awareness';
+import * as Y from 'yjs';
+import type { CollabLimits } from '../config.ts';
+import type { Role } from '../http/features.ts';
+import type { CollabStore, DocAppend, NotebookTouch } from '../store/store.ts';
+import type { CollabMetrics } from './metrics.ts';
+import type { Peer } from './peer.ts';
+import {
+  type ClientMessage,
+  CloseCode,
+  encodeAwareness,
+  encodeSyncStep1,
+  encodeSyncStep2,
+  encodeUpdate,
+  isEmptyStateVector,
+  ProtocolError,
+} from './protocol.ts';
+import { Room } from './room.ts';
+
+/** A log smaller than this is never compacted (compaction of tiny docs would run on every few keystrokes). */
+export const COMPACT_MIN_LOG_BYTES = 16 * 1024;
+/** Compact once the log exceeds this share of the snapshot: stored size stays under 2x the live document. */
+export const COMPACT_LOG_RATIO = 0.75;
+
+export class DocTooLargeError extends Error {}
+
+export interface Logger {
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string, err?: unknown): void;
+}
+
+interface PendingUpdate {
+  room: Room;
+  update: Uint8Array;
+  /** The peer it came from (not echoed back), or any other origin (broadcast to all). */
+  origin: unknown;
+  /** False for raw updates kept only because the doc could not integrate them yet. */
+  broadcast: boolean;
+}
+
+export class DocHub {
+  private readonly rooms = new Map<string, Room>();
+  private pending: PendingUpdate[] = [];
+  private flushScheduled = false;
+  private closing = false;
+
+  constructor(
+    private readonly store: CollabStore,
+    private readonly limits: CollabLimits,
+    private readonly metrics: CollabMetrics,
+    private readonly log: Logger,
+  ) {}
+
+  get loadedCount(): number {
+    return this.rooms.size;
+  }
+
+  loaded(notebookId: string): Room | undefined {
+    return this.rooms.get(notebookId);
+  }
+
+  /** The loaded room, loading it from the store first. Throws not_found, or internal when the load fails. */
+  private acquire(notebookId: string): Room {
+    const existing = this.rooms.get(notebookId);
+    if (existing) return existing;
+    if (this.closing) throw new PipebookError('engine_unavailable', 'Server is shutting down');
+    if (!this.store.getNotebook(notebookId)) throw new PipebookError('not_found', `No notebook ${notebookId}`);
+    const room = new Room(notebookId);
+    try {
+      const stored = this.store.loadDoc(notebookId);
+      const parts = stored.snapshot ? [stored.snapshot, ...stored.updates] : stored.updates;
+      if (parts.length > 0) Y.applyUpdate(room.doc, parts.length === 1 ? parts[0] : Y.mergeUpdates(parts), room);
+      room.snapshotBytes = stored.snapshot?.length ?? 0;
+      room.logBytes = stored.updates.reduce((n, u) => n + u.length, 0);
+      room.logCount = stored.updates.length;
+    } catch (e) {
+      // S8: a failed load leaves nothing behind; the next join tries again.
+      this.metrics.loadFailuresTotal++;
+      room.destroy();
+      this.log.error(`load of ${notebookId} failed`, e);
+      throw new PipebookError('internal', 'The notebook could not be loaded', { cause: e });
+    }
+    room.loading = false;
+    room.title = metaTitle(room.doc);
+    room.doc.on('update', (update: Uint8Array, origin: unknown) => {
+      if (room.loading || room.closed) return;
+      this.enqueue({ room, update, origin, broadcast: true });
+    });
+    room.awareness.on('update', (changes: AwarenessChanges, origin: unknown) =>
+      this.onAwareness(room, changes, origin),
+    );
+    this.rooms.set(notebookId, room);
+    if (room.logBytes > COMPACT_MIN_LOG_BYTES) this.compact(room);
+    return room;
+  }
+
+  /** Adds a peer to a notebook's room and opens the sync handshake (server's step 1, then presence). */
+  join(notebookId: string, peer: Peer): Room {
+    const room = this.acquire(notebookId);
+    room.peers.add(peer);
+    peer.send(encodeSyncStep1(Y.encodeStateVector(room.doc)));
+    if (room.awareness.getStates().size > 0) {
+      peer.send(
+        encodeAwareness(
+          awarenessProtocol.encodeAwarenessUpdate(room.awareness, [...room.awareness.getStates().keys()]),
+        ),
+      );
+    }
+    return room;
+  }
+
+  leave(room: Room, peer: Peer): void {
+    if (!room.peers.delete(peer) || room.closed) return;
+    if (peer.awarenessIds.size > 0)
+      awarenessProtocol.removeAwarenessStates(room.awareness, [...peer.awarenessIds], null);
+    this.maybeUnload(room);
+  }
+
+  /** Keeps a document loaded for in-process use until release() (FeatureContext.openDoc). */
+  hold(notebookId: string): { doc: Y.Doc; release: () => void } {
+    const room = this.acquire(notebookId);
+    room.holders++;
+    let released = false;
+    return {
+      doc: room.doc,
+      release: () => {
+        if (released) return;
+        released = true;
+        room.holders--;
+        this.maybeUnload(room);
+      },
+    };
+  }
+
+  /** Handles one decoded message; throws ProtocolError or DocTooLargeError for the socket layer to close on. */
+  handle(room: Room, peer: Peer, msg: ClientMessage): void {
+    if (room.closed) return;
+    switch (msg.type) {
+      case 'sync-step1': {
+        // S3: whatever a peer is told must already be stored, so commit anything pending first.
+        if (room.pendingBytes > 0) this.flushNow();
+        if (room.closed) return;
+        let reply: Uint8Array;
+        if (isEmptyStateVector(msg.stateVector)) {
+          room.fullStateMessage ??= encodeSyncStep2(Y.encodeStateAsUpdate(room.doc));
+          reply = room.fullStateMessage;
+        } else {
+          let diff: Uint8Array;
+          try {
+            diff = Y.encodeStateAsUpdate(room.doc, msg.stateVector);
+          } catch {
+            throw new ProtocolError('malformed state vector');
+          }
+          reply = encodeSyncStep2(diff);
+        }
+        peer.send(reply);
+        return;
+      }
+      case 'update':
+        this.applyFromPeer(room, peer, msg.update);
+        return;
+      case 'awareness': {
+        let fresh = 0;
+        for (const e of msg.entries) if (!peer.awarenessIds.has(e.clientId)) fresh++;
+        if (peer.awarenessIds.size + fresh > this.limits.maxAwarenessClientsPerConnection) {
+          throw new ProtocolError('too many awareness clients on one connection');
+        }
+        awarenessProtocol.applyAwarenessUpdate(room.awareness, msg.update, peer);
+        return;
+      }
+      case 'query-awareness':
+        peer.send(
+          encodeAwareness(
+            awarenessProtocol.encodeAwarenessUpdate(room.awareness, [...room.awareness.getStates().keys()]),
+          ),
+        );
+        return;
+      case 'auth':
+        return;
+      default: {
+        const never: never = msg;
+        throw new ProtocolError(`unhandled message ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  private applyFromPeer(room: Room, peer: Peer, update: Uint8Array): void {
+    // S5: a viewer's updates are dropped here, before they touch the document or the store.
+    if (peer.role === 'viewer') {
+      this.metrics.updatesRefusedTotal++;
+      return;
+    }
+    try {
+      // Parse fully before applying, so a malformed update is refused whole and the document never sees half of it.
+      Y.decodeUpdate(update);
+    } catch {
+      throw new ProtocolError('malformed update');
+    }
+    if (room.estimatedBytes() + update.length > this.limits.maxDocBytes) {
+      if (room.pendingBytes > 0) this.flushNow();
+      this.compact(room);
+      if (room.snapshotBytes + update.length > this.limits.maxDocBytes)
+        throw new DocTooLargeError('document too large');
+    }
+    const store = room.doc.store;
+    const before = [store.pendingStructs, store.pendingDs];
+    try {
+      Y.applyUpdate(room.doc, update, peer);
+    } catch (e) {
+      // Parsed but not integrable: keep what did integrate (already queued), then drop the room so every replica
+      // resyncs from the stored state rather than from a document in an unknown state.
+      this.log.warn(`update to ${room.id} failed to apply: ${(e as Error).message}`);
+      this.flushNow();
+      this.failRoom(room, CloseCode.InternalError, 'document reset');
+      return;
+    }
+    if (
+      (store.pendingStructs || store.pendingDs) &&
+      (store.pendingStructs !== before[0] || store.pendingDs !== before[1])
+    ) {
+      // Yjs holds updates whose dependencies it has not seen; keep the raw bytes so a restart holds them too.
+      this.enqueue({ room, update, origin: peer, broadcast: false });
+    }
+  }
+
+  private enqueue(p: PendingUpdate): void {
+    this.pending.push(p);
+    p.room.pendingBytes += p.update.length;
+    p.room.fullStateMessage = null;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      // D2: the group commit window is the rest of this turn of the event loop: everything received in one I/O
+      // phase is committed in one transaction, then broadcast.
+      setImmediate(() => this.flushNow());
+    }
+  }
+
+  /** Commits every pending update in one transaction, then broadcasts each (S2, D1). */
+  flushNow(): void {
+    this.flushScheduled = false;
+    if (this.pending.length === 0) return;
+    const batch = this.pending.filter((p) => !p.room.closed);
+    this.pending = [];
+    const rooms = new Set(batch.map((p) => p.room));
+    const now = Date.now();
+    const touches: NotebookTouch[] = [];
+    for (const room of rooms) {
+      const title = metaTitle(room.doc);
+      const changed = title !== undefined && title !== room.title;
+      if (changed) room.title = title;
+      touches.push({ notebookId: room.id, at: now, ...(changed ? { title } : {}) });
+    }
+    const appends: DocAppend[] = batch.map((p) => ({ notebookId: p.room.id, update: p.update }));
+    const t0 = performance.now();
+    try {
+      this.store.append(appends, touches);
+    } catch (e) {
+      // S8: nothing of this batch was told to anyone; drop the rooms so their peers resend on reconnect.
+      this.metrics.storeFailuresTotal++;
+      this.log.error('store commit failed', e);
+      for (const room of rooms) {
+        room.pendingBytes = 0;
+        this.failRoom(room, CloseCode.InternalError, 'storage failed');
+      }
+      return;
+    }
+    this.metrics.commit((performance.now() - t0) / 1000);
+    for (const p of batch) {
+      const room = p.room;
+      room.pendingBytes -= p.update.length;
+      room.logBytes += p.update.length;
+      room.logCount++;
+      if (!p.broadcast) continue;
+      this.metrics.updatesTotal++;
+      const message = encodeUpdate(p.update); // once per update, whatever the number of peers
+      for (const peer of room.peers) if (peer !== p.origin) peer.send(message);
+    }
+    for (const room of rooms) {
+      if (room.logBytes > Math.max(COMPACT_MIN_LOG_BYTES, room.snapshotBytes * COMPACT_LOG_RATIO)) this.compact(room);
+    }
+  }
+
+  /** D4: the log becomes one snapshot (the encoded live document). Needs no pending updates for the room. */
+  private compact(room: Room): void {
+    if (room.closed || room.logCount === 0) return;
+    try {
+      const state = Y.encodeStateAsUpdate(room.doc);
+      this.store.compact(room.id, state);
+      room.snapshotBytes = state.length;
+      room.logBytes = 0;
+      room.logCount = 0;
+      room.fullStateMessage = encodeSyncStep2(state);
+      this.metrics.compactionsTotal++;
+    } catch (e) {
+      // The log is intact, so nothing is lost; try again after the next commit.
+      this.log.error(`compaction of ${room.id} failed`, e);
+    }
+  }
+
+  private maybeUnload(room: Room): void {
+    if (room.closed || room.peers.size > 0 || room.holders > 0) return;
+    if (room.pendingBytes > 0) this.flushNow();
+    if (room.closed) return;
+    this.compact(room);
+    this.rooms.delete(room.id);
+    room.destroy();
+  }
+
+  /** Closes every peer of a room and forgets it without storing anything more. */
+  private failRoom(room: Room, code: number, reason: string): void {
+    if (room.closed) return;
+    this.pending = this.pending.filter((p) => p.room !== room);
+    this.rooms.delete(room.id);
+    room.destroy();
+    for (const peer of [...room.peers]) peer.close(code, reason);
+    room.peers.clear();
+  }
+
+  /** Applies a role change to connected peers: revoked users are closed at once (S6), others keep their socket. */
+  setRole(notebookId: string, userId: string, role: Role | undefined): void {
+    const room = this.rooms.get(notebookId);
+    if (!room) return;
+    for (const peer of [...room.peers]) {
+      if (peer.user.id !== userId) continue;
+      if (role) peer.role = role;
+      else peer.close(CloseCode.Forbidden, 'access revoked');
+    }
+  }
+
+  /** The notebook was deleted: close its peers and drop the room. */
+  dropNotebook(notebookId: string): void {
+    const room = this.rooms.get(notebookId);
+    if (room) this.failRoom(room, CloseCode.NotFound, 'notebook deleted');
+  }
+
+  /** Commits, compacts and closes every room (SIGTERM). */
+  close(): void {
+    this.closing = true;
+    this.flushNow();
+    for (const room of [...this.rooms.values()]) {
+      this.compact(room);
+      this.rooms.delete(room.id);
+      room.destroy();
+      for (const peer of [...room.peers]) peer.close(CloseCode.GoingAway, 'server shutting down');
+      room.peers.clear();
+    }
+  }
+
+  private onAwareness(room: Room, changes: AwarenessChanges, origin: unknown): void {
+    if (room.closed) return;
+    if (origin && room.peers.has(origin as Peer)) {
+      const peer = origin as Peer;
+      for (const id of changes.added) peer.awarenessIds.add(id);
+      for (const id of changes.removed) peer.awarenessIds.delete(id);
+    }
+    const changed = [...changes.added, ...changes.updated, ...changes.removed];
+    if (changed.length === 0 || room.peers.size === 0) return;
+    const message = encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(room.awareness, changed));
+    for (const peer of room.peers) peer.send(message);
+  }
+}
+
+interface AwarenessChanges {
+  added: number[];
+  updated: number[];
+  removed: number[];
+}
+
+function metaTitle(doc: Y.Doc): string | undefined {
+  const title = metaMap(doc).get(META_KEY.title);
+  return typeof title === 'string' ? title : undefined;
+}

@@ -1,0 +1,95 @@
+// S1 (stock y-websocket clients converge) with 2 and 20 concurrent editors of the same cells.
+import { readCells } from '@pipebook/shared';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allEqual, contentOf, randomEdit } from './editing.ts';
+import {
+  type CollabProcess,
+  createNotebook,
+  newClient,
+  startCollabProcess,
+  type TestClient,
+  waitFor,
+} from './helpers.ts';
+import { mulberry32 } from './random.ts';
+
+let server: CollabProcess;
+beforeAll(async () => {
+  server = await startCollabProcess();
+});
+afterAll(async () => {
+  await server?.cleanup();
+});
+
+async function editTogether(count: number, editsEach: number, seed: number) {
+  const id = await createNotebook(server.url, { template: 'demo' });
+  const clients: TestClient[] = [];
+  for (let i = 0; i < count; i++) clients.push(newClient(server.url, id));
+  try {
+    await Promise.all(clients.map((c) => c.synced()));
+    expect(readCells(clients[0].doc).length).toBeGreaterThan(0);
+    const rand = mulberry32(seed);
+    // Interleave edits across clients and yield to the network now and then, so edits cross in flight.
+    for (let round = 0; round < editsEach; round++) {
+      clients.forEach((c, i) => {
+        randomEdit(c.doc, rand, `[${i}.${round}]`, true);
+      });
+      if (round % 5 === 4) await new Promise((r) => setImmediate(r));
+    }
+    await waitFor(() => allEqual(clients.map((c) => c.doc)), 20_000, 'convergence');
+    const text = contentOf(clients[0].doc);
+    // Every tag that was inserted and not deleted again appears exactly once.
+    for (let i = 0; i < count; i++) {
+      const tag = `[${i}.${editsEach - 1}]`;
+      expect(text.split(tag).length - 1).toBeLessThanOrEqual(1);
+    }
+    return clients.map((c) => c.doc);
+  } finally {
+    for (const c of clients) c.destroy();
+  }
+}
+
+describe('sync', () => {
+  it('[S1] two clients editing the same cells converge (seed 11)', async () => {
+    await editTogether(2, 200, 11);
+  });
+
+  it('[S1] twenty clients editing the same cells converge (seed 12)', async () => {
+    await editTogether(20, 40, 12);
+  });
+
+  it('[S4] a late joiner receives the whole document in its first sync', async () => {
+    const id = await createNotebook(server.url, { template: 'demo' });
+    const a = newClient(server.url, id);
+    await a.synced();
+    for (let i = 0; i < 50; i++) randomEdit(a.doc, mulberry32(i), `x${i}`);
+    const b = newClient(server.url, id);
+    try {
+      await b.synced();
+      await waitFor(() => contentOf(a.doc) === contentOf(b.doc), 5000, 'late joiner');
+    } finally {
+      a.destroy();
+      b.destroy();
+    }
+  });
+
+  it('[S9] awareness (presence) reaches the other clients', async () => {
+    const id = await createNotebook(server.url, {});
+    const a = newClient(server.url, id);
+    const b = newClient(server.url, id);
+    try {
+      await Promise.all([a.synced(), b.synced()]);
+      a.provider.awareness.setLocalStateField('user', { name: 'Ada' });
+      await waitFor(
+        () =>
+          [...b.provider.awareness.getStates().values()].some(
+            (s) => (s as { user?: { name?: string } }).user?.name === 'Ada',
+          ),
+        5000,
+        'presence',
+      );
+    } finally {
+      a.destroy();
+      b.destroy();
+    }
+  });
+});
