@@ -2,6 +2,8 @@
 // mountKernelFeatures once, under /api.
 import type { Request, Router } from 'express';
 import type * as Y from 'yjs';
+import { copilotCompiler } from '../copilot/compiler.ts';
+import { mountCopilotRoutes } from '../copilot/routes.ts';
 import type { Engine, EngineInfo } from '../engines/engine.ts';
 
 export type Role = 'owner' | 'editor' | 'viewer';
@@ -25,4 +27,6 @@ export interface KernelFeatureContext {
   authorize(req: Request, notebookId: string, need: Role): Promise<AuthedUser>;
 }
 
-export function mountKernelFeatures(_router: Router, _ctx: KernelFeatureContext): void {}
+export function mountKernelFeatures(router: Router, ctx: KernelFeatureContext): void {
+  mountCopilotRoutes(router, ctx, { compiler: copilotCompiler });
+}
