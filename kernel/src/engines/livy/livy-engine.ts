@@ -1,0 +1,261 @@
+// The Livy engine: Spark SQL and PySpark cells in Livy interactive sessions, one per notebook and kind. Livy >= 0.5
+// runs any statement kind in any session, so a chain whose target is SQL runs (PySpark steps included) in the
+// notebook's `sql` session and a PySpark target in its `pyspark` session: two REPL queues, so a long PySpark job does
+// not hold up SQL cells.
+import { PipebookError } from '@pipebook/shared';
+import type { CatalogTable, Engine, EngineInfo, ExecuteOutcome, ExecuteRequest } from '../engine.ts';
+import { LIVY_ENDED_STATES, LivyClient, type LivyClientOptions, LivyNotFoundError } from './livy-client.ts';
+import { runLivyStatement } from './livy-statements.ts';
+import { type ReplBackend, SparkChainRunner, type StepControl } from './spark-chain.ts';
+import {
+  createViewSql,
+  parseStructSchema,
+  pysparkCellCode,
+  quoteSparkIdent,
+  tracebackLine,
+  trimStatement,
+} from './spark-code.ts';
+import { SparkSessionPool } from './spark-sessions.ts';
+import type {
+  EngineSessionsResponse,
+  RemoteSessionState,
+  SessionLostEvent,
+  SparkCellEngine,
+  SparkChainRequest,
+  SparkCodeKind,
+  SparkStep,
+  SparkTable,
+} from './spark-types.ts';
+import { SessionLostError } from './spark-types.ts';
+
+export interface LivyConnection {
+  type: 'livy';
+  name: string;
+  url: string;
+  auth?: { type: 'basic'; user: string; password: string };
+  /** Livy `proxyUser` for new sessions. */
+  proxyUser?: string;
+  doAs?: string;
+  /** Extra fields for `POST /sessions` (driverMemory, executorMemory, numExecutors, queue, conf, ttl, ...). */
+  session?: Record<string, unknown>;
+  pollMinMs?: number;
+  pollMaxMs?: number;
+  startTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  notReadyBudgetMs?: number;
+  /** Poll session states this often to notice deaths between runs (0 = only when the UI asks). Default 30 s. */
+  healthCheckMs?: number;
+}
+
+const PHASE: Record<string, RemoteSessionState['phase']> = {
+  not_started: 'starting',
+  starting: 'starting',
+  recovering: 'starting',
+  idle: 'idle',
+  busy: 'busy',
+};
+
+/** Livy's SQL line positions (`line 3, pos 7`) in a wrapped statement, shifted back to the cell's own lines. */
+function sqlWhere(evalue: string, lineOffset: number) {
+  const m = /line (\d+), pos (\d+)/.exec(evalue);
+  if (!m) return {};
+  const line = Number(m[1]) - lineOffset;
+  return line >= 1 ? { line, column: Number(m[2]) + 1 } : {};
+}
+
+class LivyBackend implements ReplBackend {
+  readonly noun = 'Livy session';
+  constructor(
+    private readonly client: LivyClient,
+    private readonly conn: LivyConnection,
+  ) {}
+
+  sessionKind(kind: SparkCodeKind): string {
+    return kind;
+  }
+
+  async create(notebookId: string, kind: string): Promise<string> {
+    const suffix = Math.random().toString(36).slice(2, 8);
+    const s = await this.client.createSession({
+      ...(this.conn.session ?? {}),
+      kind,
+      // Livy rejects duplicate session names, and a notebook may need a second session after the first died.
+      name: `pipebook-${notebookId || 'adhoc'}-${kind}-${suffix}`.slice(0, 100),
+      ...(this.conn.proxyUser ? { proxyUser: this.conn.proxyUser } : {}),
+    });
+    return String(s.id);
+  }
+
+  async state(id: string): Promise<RemoteSessionState> {
+    try {
+      const { state } = await this.client.getSessionState(Number(id));
+      return { phase: LIVY_ENDED_STATES.has(state) ? 'dead' : (PHASE[state] ?? 'starting'), raw: state };
+    } catch (e) {
+      if (e instanceof LivyNotFoundError) {
+        throw new SessionLostError(`Livy session ${id} no longer exists (expired or deleted).`);
+      }
+      throw e;
+    }
+  }
+
+  destroy(id: string): Promise<void> {
+    return this.client.deleteSession(Number(id));
+  }
+
+  async failureDetail(id: string): Promise<string> {
+    const { log } = await this.client.getLog(Number(id), undefined, 5);
+    const lines = log.map((l) => l.trim()).filter(Boolean);
+    return lines.length ? `Last log lines: ${lines.join(' | ')}` : '';
+  }
+
+  private run(id: string, code: string, kind: SparkCodeKind, ctl: StepControl, lineOffset = 0) {
+    const step = ctl.step;
+    return runLivyStatement(this.client, Number(id), code, kind, {
+      signal: ctl.signal,
+      onProgress: ctl.onProgress,
+      pollMinMs: this.conn.pollMinMs ?? 10,
+      pollMaxMs: this.conn.pollMaxMs ?? 1000,
+      notReadyBudgetMs: this.conn.notReadyBudgetMs ?? 120_000,
+      where: (o) => {
+        if (!step) return {};
+        if (kind === 'pyspark') {
+          const line = tracebackLine(o.traceback, step.name);
+          return { cellId: step.cellId, ...(line ? { line } : {}) };
+        }
+        return { cellId: step.cellId, ...sqlWhere(o.evalue, lineOffset) };
+      },
+    });
+  }
+
+  async materialize(id: string, step: SparkStep, inputs: string[], ctl: StepControl): Promise<void> {
+    if (step.kind === 'sql') await this.run(id, createViewSql(step.name, step.code), 'sql', ctl, 1);
+    else await this.run(id, pysparkCellCode(step.name, step.code, inputs), 'pyspark', ctl);
+  }
+
+  fetch(id: string, view: string, ctl: StepControl): Promise<SparkTable> {
+    return this.query(id, `SELECT * FROM ${quoteSparkIdent(view)}`, { ...ctl, step: undefined });
+  }
+
+  async query(id: string, sql: string, ctl: StepControl): Promise<SparkTable> {
+    const out = await this.run(id, sql, 'sql', ctl);
+    const json = out.data['application/json'] as { schema: unknown; data: unknown[][] } | undefined;
+    if (!json) throw new PipebookError('engine_unavailable', 'Livy answered a SQL statement without a JSON result.');
+    return { columns: parseStructSchema(json.schema), rows: json.data ?? [] };
+  }
+}
+
+function stream(t: SparkTable): ExecuteOutcome {
+  return {
+    type: 'stream',
+    columns: t.columns,
+    batches: (async function* () {
+      if (t.rows.length) yield t.rows;
+    })(),
+  };
+}
+
+export class LivyEngine implements Engine, SparkCellEngine {
+  readonly info: EngineInfo;
+  private readonly pool: SparkSessionPool;
+  private readonly runner: SparkChainRunner;
+  private readonly timer?: NodeJS.Timeout;
+
+  constructor(readonly conn: LivyConnection) {
+    const clientOpts: LivyClientOptions = {
+      url: conn.url,
+      name: conn.name,
+      ...(conn.auth ? { auth: { user: conn.auth.user, password: conn.auth.password } } : {}),
+      ...(conn.doAs ? { doAs: conn.doAs } : {}),
+      ...(conn.requestTimeoutMs ? { requestTimeoutMs: conn.requestTimeoutMs } : {}),
+    };
+    const client = new LivyClient(clientOpts);
+    const backend = new LivyBackend(client, conn);
+    this.pool = new SparkSessionPool({
+      engine: conn.name,
+      backend,
+      pollMinMs: conn.pollMinMs,
+      pollMaxMs: conn.pollMaxMs,
+      startTimeoutMs: conn.startTimeoutMs,
+    });
+    this.runner = new SparkChainRunner(backend, this.pool);
+    let host = conn.url;
+    try {
+      host = new URL(conn.url).host;
+    } catch {
+      // Keep the raw string; the first request will report the bad URL.
+    }
+    this.info = { name: conn.name, type: 'livy', dialect: 'databricks', label: `Livy (${host})` };
+    const every = conn.healthCheckMs ?? 30_000;
+    if (every > 0) {
+      this.timer = setInterval(() => void this.checkSessions().catch(() => {}), every);
+      this.timer.unref();
+    }
+  }
+
+  async execute(req: ExecuteRequest): Promise<ExecuteOutcome> {
+    return stream(await this.runner.query(req.sql, req.signal, req.onProgress));
+  }
+
+  async runCells(req: SparkChainRequest): Promise<ExecuteOutcome> {
+    return stream(await this.runner.runChain(req));
+  }
+
+  async validate(sql: string, signal?: AbortSignal): Promise<import('@pipebook/shared').ColumnInfo[]> {
+    const q = `SELECT * FROM (\n${trimStatement(sql)}\n) AS pipebook_validate LIMIT 0`;
+    return (await this.runner.query(q, signal ?? new AbortController().signal)).columns;
+  }
+
+  async catalog(signal?: AbortSignal): Promise<CatalogTable[]> {
+    const s = signal ?? new AbortController().signal;
+    const tables = await this.runner.query('SHOW TABLES', s);
+    const idx = (n: string) => tables.columns.findIndex((c) => c.name === n);
+    const [iNs, iName, iTemp] = [
+      idx('namespace') >= 0 ? idx('namespace') : idx('database'),
+      idx('tableName'),
+      idx('isTemporary'),
+    ];
+    const out: CatalogTable[] = [];
+    for (const row of tables.rows) {
+      if (iTemp >= 0 && row[iTemp] === true) continue;
+      const schema = String(row[iNs] ?? 'default');
+      const name = String(row[iName]);
+      const desc = await this.runner.query(`DESCRIBE TABLE ${quoteSparkIdent(schema)}.${quoteSparkIdent(name)}`, s);
+      const columns = [];
+      for (const [col, type] of desc.rows) {
+        if (typeof col !== 'string' || col === '' || col.startsWith('#')) break;
+        columns.push({ name: col, type: String(type).toUpperCase() });
+      }
+      out.push({ schema, name, columns });
+    }
+    return out;
+  }
+
+  onSessionLost(listener: (e: SessionLostEvent) => void): () => void {
+    return this.pool.onSessionLost(listener);
+  }
+
+  async sessions(): Promise<EngineSessionsResponse> {
+    await this.pool.check();
+    return { engine: this.info.name, type: this.info.type, sessions: this.pool.views() };
+  }
+
+  checkSessions(): Promise<void> {
+    return this.pool.check();
+  }
+
+  releaseNotebook(notebookId: string): Promise<void> {
+    return this.pool.release(notebookId);
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.pool.close();
+  }
+}
+
+export function createLivyEngine(conn: LivyConnection): LivyEngine {
+  if (!/^https?:\/\//.test(conn.url)) {
+    throw new PipebookError('invalid_config', `Livy connection ${conn.name}: url must start with http:// or https://.`);
+  }
+  return new LivyEngine(conn);
+}
