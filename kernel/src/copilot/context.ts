@@ -186,8 +186,9 @@ export function buildContext(input: ContextInput): BuiltContext {
   } else {
     parts.push('## Notebook cells\n(none)');
   }
-  const shownTables = input.tables.filter((t) => takeTable.has(t));
-  parts.push('## Warehouse tables (name(column TYPE, ...))');
+  // Most relevant first: models attend best to what comes early.
+  const shownTables = rankedTables.map((x) => x.t).filter((t) => takeTable.has(t));
+  parts.push('## Warehouse tables, most relevant first (name(column TYPE, ...))');
   parts.push(shownTables.length ? shownTables.map((t) => takeTable.get(t)!).join('\n') : '(none)');
   if (namesOnly.length) {
     const rest = omittedTables.length - namesOnly.length;
