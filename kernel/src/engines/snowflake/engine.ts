@@ -4,7 +4,16 @@
 import type { ColumnInfo } from '@pipebook/shared';
 import { PipebookError } from '@pipebook/shared';
 import { describeConnection, readSecret, type SecretEnv, type SnowflakeConnection } from '../connections.ts';
-import type { CatalogTable, Engine, EngineInfo, ExecuteOutcome, ExecuteRequest, Row } from '../engine.ts';
+import type {
+  CatalogTable,
+  Engine,
+  EngineInfo,
+  ExecuteOutcome,
+  ExecuteRequest,
+  Row,
+  TargetOutcome,
+  WriteTargetRequest,
+} from '../engine.ts';
 import { KeyPairTokenSource, loadPrivateKey, OAuthTokenSource, type SnowflakeTokenSource } from './auth.ts';
 import { type Partition, type ResultSet, SnowflakeClient, type SnowflakeClientOptions } from './client.ts';
 import { cancelledError } from './retry.ts';
@@ -122,6 +131,32 @@ export class SnowflakeEngine implements Engine {
         throw new PipebookError(err.code, err.message, { line: Math.max(1, err.line - 1), column: err.column });
       throw err;
     }
+  }
+
+  async writeTarget(req: WriteTargetRequest): Promise<TargetOutcome> {
+    const t = req.target;
+    if (t.type !== 'table')
+      throw new PipebookError(
+        'bad_request',
+        `Engine "${this.info.name}" writes tables only; file targets run on the embedded engine`,
+      );
+    const name = [t.schema, t.table]
+      .filter(Boolean)
+      .map((p) => quoteIdent(p as string))
+      .join('.');
+    const run = (sql: string) =>
+      this.client.run(sql, {
+        signal: req.signal,
+        onStatus: (s) => req.onProgress?.({ state: s.state, message: `${s.state} · ${formatElapsed(s.elapsedMs)}` }),
+      });
+    if (t.mode === 'replace') {
+      await run(`CREATE OR REPLACE TABLE ${name} AS\n${req.sql}`);
+    } else {
+      await run(`CREATE TABLE IF NOT EXISTS ${name} AS SELECT * FROM (\n${req.sql}\n) AS pipebook_shape LIMIT 0`);
+      await run(`INSERT INTO ${name}\n${req.sql}`);
+    }
+    const rs = await this.client.run(`SELECT COUNT(*) AS n FROM ${name}`, { signal: req.signal });
+    return { rowCount: Number(rs.data?.[0]?.[0] ?? 0) };
   }
 
   async catalog(signal?: AbortSignal): Promise<CatalogTable[]> {
