@@ -1,0 +1,479 @@
+// Runs: plan a notebook run from the live document, write each cell's status into the shared `runs` map as it
+// moves (queued, running, done/error/cancelled/blocked), execute ready cells through the queue on their engine,
+// materialise results, and stream events. Rules are numbered in kernel/SPEC.md and cited as [Rn].
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  type CellId,
+  type CellSnapshot,
+  createOrigin,
+  type ErrorBody,
+  PipebookError,
+  RunId,
+  type RunStatus,
+  type RunSummary,
+  type RunUser,
+  readCells,
+  readMeta,
+  readRuns,
+  setRun,
+  setRuns,
+  type TargetConfig,
+} from '@pipebook/shared';
+import type { Dialect } from '@pipebook/shared/compile/dialect';
+import type { CellOutcome, RunCreated, RunInfo, RunScope, RunState } from '@pipebook/shared/protocol/kernel';
+import { KERNEL_PROTOCOL_VERSION } from '@pipebook/shared/protocol/kernel';
+import type * as Y from 'yjs';
+import { resolveDataPath } from '../data/paths.ts';
+import { type DuckDBWarehouse, sqlString } from '../engines/duckdb.ts';
+import type { EngineProgress, TargetSpec } from '../engines/engine.ts';
+import type { EngineRegistry } from '../engines/registry.ts';
+import type { ResultStore } from '../results/store.ts';
+import { writeStreamToParquet } from '../results/writer.ts';
+import type { CompiledCell, NotebookCompiler } from './compiler.ts';
+import { RunEventLog } from './events.ts';
+import { type PlanStep, planRun } from './planner.ts';
+import type { RunQueue } from './queue.ts';
+
+const KERNEL_ORIGIN = createOrigin('kernel');
+/** Finished runs stay queryable (status, events) this long. */
+const KEEP_FINISHED_MS = 15 * 60_000;
+
+export interface RunServiceDeps {
+  openNotebook(notebookId: string): Promise<{ doc: Y.Doc; release: () => void }>;
+  compiler: NotebookCompiler;
+  engines: EngineRegistry;
+  results: ResultStore;
+  warehouse: DuckDBWarehouse;
+  queue: RunQueue;
+  dataDir: string;
+}
+
+export interface StartRunRequest {
+  notebookId: string;
+  cellId?: string;
+  scope: RunScope;
+  force: boolean;
+}
+
+type StepState = 'waiting' | 'queued' | 'running' | CellOutcome;
+
+interface StepRuntime {
+  step: PlanStep;
+  state: StepState;
+  queuedAt: number;
+  startedAt?: number;
+  rowCount?: number;
+  error?: ErrorBody;
+}
+
+export function toPipebookError(e: unknown): PipebookError {
+  if (e instanceof PipebookError) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  return new PipebookError('internal', message || 'Unexpected error', { cause: e });
+}
+
+export class Run {
+  readonly events: RunEventLog;
+  readonly abort = new AbortController();
+  readonly createdAt = Date.now();
+  finishedAt?: number;
+  state: RunState = 'queued';
+  readonly steps = new Map<CellId, StepRuntime>();
+  constructor(
+    readonly runId: string,
+    readonly notebookId: string,
+    readonly scope: RunScope,
+    readonly cellId: string | undefined,
+    readonly by: RunUser,
+    readonly doc: Y.Doc,
+    readonly release: () => void,
+    readonly cells: CellSnapshot[],
+    readonly hashes: Map<CellId, string>,
+    plan: PlanStep[],
+  ) {
+    this.events = new RunEventLog(runId);
+    const now = Date.now();
+    for (const step of plan) this.steps.set(step.cellId, { step, state: 'waiting', queuedAt: now });
+  }
+
+  info(): RunInfo {
+    return {
+      runId: this.runId,
+      notebookId: this.notebookId,
+      scope: this.scope,
+      ...(this.cellId ? { cellId: this.cellId } : {}),
+      state: this.state,
+      by: this.by,
+      createdAt: this.createdAt,
+      ...(this.finishedAt ? { finishedAt: this.finishedAt } : {}),
+      cells: [...this.steps.values()].map((s) => ({
+        cellId: s.step.cellId,
+        action: s.step.action,
+        status: stepStatus(s.state),
+        ...(s.rowCount !== undefined ? { rowCount: s.rowCount } : {}),
+        ...(s.error ? { error: s.error } : {}),
+      })),
+    };
+  }
+}
+
+function stepStatus(s: StepState): RunStatus {
+  switch (s) {
+    case 'waiting':
+    case 'queued':
+      return 'queued';
+    case 'running':
+      return 'running';
+    case 'reused':
+    case 'done':
+      return 'done';
+    case 'error':
+      return 'error';
+    case 'cancelled':
+      return 'cancelled';
+    case 'blocked':
+      return 'blocked';
+  }
+}
+
+function isResolved(s: StepState): boolean {
+  return s !== 'waiting' && s !== 'queued' && s !== 'running';
+}
+
+function targetSpec(cell: CellSnapshot, dataDir: string): TargetSpec {
+  const c = cell.config as unknown as TargetConfig;
+  if (c.type === 'table') {
+    if (!c.table) throw new PipebookError('invalid_config', `${cell.name}: choose a table to write to.`);
+    return { type: 'table', table: c.table, ...(c.schema ? { schema: c.schema } : {}), mode: c.mode ?? 'replace' };
+  }
+  if (c.type === 'file') {
+    return { type: 'file', path: resolveDataPath(dataDir, c.path ?? '', { mustExist: false }), format: c.format };
+  }
+  throw new PipebookError('invalid_config', `${cell.name}: a target writes a table or a file.`);
+}
+
+export class RunService {
+  private readonly runs = new Map<string, Run>();
+
+  constructor(private readonly deps: RunServiceDeps) {}
+
+  get(runId: string): Run | undefined {
+    return this.runs.get(runId);
+  }
+
+  /** Input hashes of every cell, each for the dialect of the engine it runs on. */
+  private hashesFor(cells: CellSnapshot[], defaultEngine: string): Map<CellId, string> {
+    const byDialect = new Map<Dialect, Map<CellId, string>>();
+    const out = new Map<CellId, string>();
+    for (const c of cells) {
+      const name = c.engine ?? defaultEngine;
+      if (!this.deps.engines.has(name)) continue;
+      const dialect = this.deps.engines.get(name).info.dialect;
+      let hashes = byDialect.get(dialect);
+      if (!hashes) {
+        hashes = this.deps.compiler.inputHashes(cells, dialect);
+        byDialect.set(dialect, hashes);
+      }
+      const h = hashes.get(c.id);
+      if (h !== undefined) out.set(c.id, `${name}:${h}`);
+    }
+    return out;
+  }
+
+  async start(req: StartRunRequest, by: RunUser): Promise<RunCreated> {
+    const { doc, release } = await this.deps.openNotebook(req.notebookId);
+    let run: Run;
+    try {
+      const cells = readCells(doc);
+      const meta = readMeta(doc);
+      const graph = this.deps.compiler.graph(cells);
+      const hashes = this.hashesFor(cells, meta.defaultEngine);
+      const plan = planRun({
+        cells,
+        graph,
+        hashes,
+        scope: req.scope,
+        cellId: req.cellId as CellId | undefined,
+        force: req.force,
+        defaultEngine: meta.defaultEngine,
+        knownEngine: (n) => this.deps.engines.has(n),
+        lastRuns: readRuns(doc),
+        hasResult: (id, hash) => this.deps.results.get(req.notebookId, id)?.inputHash === hash,
+      });
+      run = new Run(RunId.create(), req.notebookId, req.scope, req.cellId, by, doc, release, cells, hashes, plan);
+    } catch (e) {
+      release();
+      throw e;
+    }
+    this.runs.set(run.runId, run);
+    const planned = [...run.steps.values()].map(({ step }) => ({
+      cellId: step.cellId,
+      name: step.name,
+      action: step.action,
+      engine: step.engine,
+      inputHash: step.inputHash,
+    }));
+    // [R6] Every cell that will compute shows `queued` to every collaborator at once, in one transaction.
+    setRuns(
+      doc,
+      [...run.steps.values()]
+        .filter((s) => s.step.action === 'run')
+        .map((s) => [s.step.cellId, this.summary(run, s, 'queued')] as [CellId, RunSummary]),
+      KERNEL_ORIGIN,
+    );
+    run.events.emit({ type: 'run_queued', notebookId: run.notebookId, cells: planned });
+    for (const s of run.steps.values()) {
+      if (s.step.action === 'reuse') {
+        s.state = 'reused';
+        run.events.emit({ type: 'cell_finished', cellId: s.step.cellId, status: 'reused' });
+      } else {
+        run.events.emit({ type: 'cell_queued', cellId: s.step.cellId });
+      }
+    }
+    this.schedule(run);
+    return {
+      protocolVersion: KERNEL_PROTOCOL_VERSION,
+      runId: run.runId,
+      notebookId: run.notebookId,
+      scope: run.scope,
+      cells: planned,
+    };
+  }
+
+  private summary(run: Run, s: StepRuntime, status: RunStatus, extra: Partial<RunSummary> = {}): RunSummary {
+    return {
+      status,
+      runId: run.runId,
+      engine: s.step.engine,
+      by: run.by,
+      queuedAt: s.queuedAt,
+      ...(s.startedAt ? { startedAt: s.startedAt } : {}),
+      inputHash: s.step.inputHash,
+      ...extra,
+    };
+  }
+
+  /** Enqueues every waiting step whose dependencies are all done; blocks those with a failed dependency [R8]. */
+  private schedule(run: Run): void {
+    let changed = true;
+    while (changed) {
+      changed = false;
+      for (const s of run.steps.values()) {
+        if (s.state !== 'waiting') continue;
+        const depStates = s.step.deps.map((d) => run.steps.get(d)!);
+        const failed = depStates.find((d) => d.state === 'error' || d.state === 'blocked' || d.state === 'cancelled');
+        if (failed) {
+          if (failed.state === 'cancelled') this.finishStep(run, s, 'cancelled');
+          else {
+            const root = failed.state === 'blocked' ? (failed.error?.cellId ?? failed.step.cellId) : failed.step.cellId;
+            this.finishStep(run, s, 'blocked', { blockedBy: root as CellId });
+          }
+          changed = true;
+          continue;
+        }
+        if (depStates.every((d) => d.state === 'done' || d.state === 'reused')) {
+          s.state = 'queued';
+          this.deps.queue.enqueue({
+            notebookId: run.notebookId,
+            runId: run.runId,
+            start: () => this.execute(run, s),
+            drop: () => this.finishStep(run, s, 'cancelled'),
+          });
+        }
+      }
+    }
+    this.maybeFinish(run);
+  }
+
+  private finishStep(
+    run: Run,
+    s: StepRuntime,
+    outcome: 'done' | 'error' | 'cancelled' | 'blocked',
+    extra: { rowCount?: number; columns?: RunSummary['columns']; error?: ErrorBody; blockedBy?: CellId } = {},
+  ): void {
+    if (isResolved(s.state)) return;
+    s.state = outcome;
+    s.rowCount = extra.rowCount;
+    s.error = extra.error ?? (extra.blockedBy ? { code: 'blocked', message: '', cellId: extra.blockedBy } : undefined);
+    const finishedAt = Date.now();
+    const summaryExtra: Partial<RunSummary> = { finishedAt };
+    if (extra.rowCount !== undefined) summaryExtra.rowCount = extra.rowCount;
+    if (extra.columns) summaryExtra.columns = extra.columns;
+    if (extra.error) {
+      summaryExtra.error = {
+        code: extra.error.code,
+        message: extra.error.message,
+        ...(extra.error.line !== undefined ? { line: extra.error.line, column: extra.error.column } : {}),
+      };
+    }
+    if (extra.blockedBy) summaryExtra.blockedBy = extra.blockedBy;
+    setRun(run.doc, s.step.cellId, this.summary(run, s, outcome, summaryExtra), KERNEL_ORIGIN);
+    run.events.emit({
+      type: 'cell_finished',
+      cellId: s.step.cellId,
+      status: outcome,
+      ...(extra.rowCount !== undefined ? { rowCount: extra.rowCount } : {}),
+      ...(extra.columns ? { columns: extra.columns } : {}),
+      ...(extra.error ? { error: extra.error } : {}),
+      ...(extra.blockedBy ? { blockedBy: extra.blockedBy } : {}),
+      ...(s.startedAt ? { durationMs: finishedAt - s.startedAt } : {}),
+    });
+  }
+
+  private maybeFinish(run: Run): void {
+    if (run.finishedAt) return;
+    const states = [...run.steps.values()].map((s) => s.state);
+    if (!states.every(isResolved)) {
+      if (states.some((s) => s === 'running')) run.state = 'running';
+      return;
+    }
+    run.finishedAt = Date.now();
+    run.state = run.abort.signal.aborted
+      ? 'cancelled'
+      : states.some((s) => s === 'error' || s === 'blocked')
+        ? 'error'
+        : states.some((s) => s === 'cancelled')
+          ? 'cancelled'
+          : 'done';
+    run.events.emit({ type: 'run_finished', status: run.state as 'done' | 'error' | 'cancelled' });
+    run.release();
+    const t = setTimeout(() => this.runs.delete(run.runId), KEEP_FINISHED_MS);
+    t.unref();
+  }
+
+  private async execute(run: Run, s: StepRuntime): Promise<void> {
+    if (run.abort.signal.aborted) {
+      this.finishStep(run, s, 'cancelled');
+      this.schedule(run);
+      return;
+    }
+    const { step } = s;
+    s.state = 'running';
+    s.startedAt = Date.now();
+    run.state = 'running';
+    setRun(run.doc, step.cellId, this.summary(run, s, 'running'), KERNEL_ORIGIN);
+    run.events.emit({ type: 'cell_started', cellId: step.cellId, engine: step.engine });
+    const unpins: Array<() => void> = [];
+    let compiled: CompiledCell | undefined;
+    try {
+      const engine = this.deps.engines.get(step.engine);
+      const cell = run.cells.find((c) => c.id === step.cellId)!;
+      compiled = this.deps.compiler.compile(run.cells, step.cellId, engine.info.dialect, {
+        resolveFile: (p) => resolveDataPath(this.deps.dataDir, p, { mustExist: true }),
+        // [R7] An upstream cell whose materialised result matches its current input hash is read, not recomputed.
+        relationFor: (id) => {
+          if (engine.info.type !== 'duckdb') return undefined;
+          const e = this.deps.results.get(run.notebookId, id);
+          if (!e || e.inputHash !== run.hashes.get(id)) return undefined;
+          unpins.push(this.deps.results.pin(e.path));
+          this.deps.results.touch(e);
+          return `read_parquet(${sqlString(e.path)})`;
+        },
+      });
+      const onProgress = (p: EngineProgress) =>
+        run.events.emit({
+          type: 'cell_progress',
+          cellId: step.cellId,
+          ...(p.fraction !== undefined ? { fraction: p.fraction } : {}),
+          ...(p.rows !== undefined ? { rows: p.rows } : {}),
+          ...(p.message !== undefined ? { message: p.message } : p.state ? { message: p.state } : {}),
+        });
+      const signal = run.abort.signal;
+      if (step.kind === 'target') {
+        const target = targetSpec(cell, this.deps.dataDir);
+        if (!engine.writeTarget) {
+          throw new PipebookError('bad_request', `Engine "${step.engine}" cannot write targets.`, {
+            cellId: step.cellId,
+          });
+        }
+        if (target.type === 'file') await mkdir(path.dirname(target.path), { recursive: true });
+        const out = await engine.writeTarget({ sql: compiled.sql, target, signal, onProgress });
+        this.finishStep(run, s, 'done', { rowCount: out.rowCount });
+      } else {
+        const resultPath = this.deps.results.allocate(run.notebookId, step.cellId, run.runId);
+        const out = await engine.execute({ sql: compiled.sql, signal, onProgress, resultPath, tag: run.runId });
+        const rowCount =
+          out.type === 'materialized'
+            ? out.rowCount
+            : await writeStreamToParquet(this.deps.warehouse, out.columns, out.batches, resultPath, signal, (rows) =>
+                onProgress({ rows }),
+              );
+        await this.deps.results.commit({
+          notebookId: run.notebookId,
+          cellId: step.cellId,
+          runId: run.runId,
+          inputHash: step.inputHash,
+          engine: step.engine,
+          columns: out.columns,
+          rowCount,
+          path: resultPath,
+        });
+        this.finishStep(run, s, 'done', { rowCount, columns: out.columns });
+      }
+    } catch (e) {
+      this.fail(run, s, toPipebookError(e), compiled);
+    } finally {
+      for (const u of unpins) u();
+    }
+    this.schedule(run);
+  }
+
+  /** [R9] An error lands on the cell whose SQL caused it, at its own line and column. */
+  private fail(run: Run, s: StepRuntime, err: PipebookError, compiled: CompiledCell | undefined): void {
+    if (err.code === 'cancelled' || run.abort.signal.aborted) {
+      this.finishStep(run, s, 'cancelled');
+      return;
+    }
+    let body: ErrorBody = { code: err.code, message: err.message, cellId: err.cellId ?? s.step.cellId };
+    if (err.line !== undefined && compiled && err.cellId === undefined) {
+      const at = this.deps.compiler.mapPosition(compiled.sourceMap, err.line, err.column ?? 1);
+      if (at) body = { ...body, cellId: at.cellId, line: at.line, column: at.column };
+    } else if (err.line !== undefined) {
+      body = { ...body, line: err.line, column: err.column };
+    }
+    if (body.cellId === s.step.cellId) {
+      this.finishStep(run, s, 'error', { error: body });
+      return;
+    }
+    // The failing SQL belongs to an upstream cell compiled into this statement: that cell shows the error, this one
+    // is blocked by it.
+    const culprit = body.cellId as CellId;
+    setRun(
+      run.doc,
+      culprit,
+      {
+        status: 'error',
+        runId: run.runId,
+        engine: s.step.engine,
+        by: run.by,
+        finishedAt: Date.now(),
+        inputHash: run.hashes.get(culprit) ?? '',
+        error: {
+          code: body.code,
+          message: body.message,
+          ...(body.line !== undefined ? { line: body.line, column: body.column } : {}),
+        },
+      },
+      KERNEL_ORIGIN,
+    );
+    run.events.emit({ type: 'cell_finished', cellId: culprit, status: 'error', error: body });
+    this.finishStep(run, s, 'blocked', { blockedBy: culprit });
+  }
+
+  /** [R10] Cancels a run: waiting cells are cancelled at once, running queries are interrupted. */
+  cancel(runId: string): Run {
+    const run = this.runs.get(runId);
+    if (!run) throw new PipebookError('not_found', `Run ${runId} does not exist (finished runs are kept 15 minutes).`);
+    if (run.finishedAt) return run;
+    run.abort.abort();
+    this.deps.queue.cancelRun(runId);
+    for (const s of run.steps.values()) if (s.state === 'waiting') this.finishStep(run, s, 'cancelled');
+    this.maybeFinish(run);
+    return run;
+  }
+
+  async close(): Promise<void> {
+    for (const run of this.runs.values()) if (!run.finishedAt) this.cancel(run.runId);
+  }
+}
