@@ -1,0 +1,307 @@
+// The compiler: a cell plus everything it reads becomes one statement for one dialect, a chain of CTEs in graph
+// order named after the cells, so the user's `FROM orders` reads the CTE "orders". Layout and rules: docs/compiler.md.
+import { PipebookError } from '../errors.ts';
+import { buildGraph, type GraphError, type NotebookGraph } from '../graph/dag.ts';
+import { analyzeSql } from '../graph/references.ts';
+import { lineColumnAt } from '../graph/tokenize.ts';
+import type { CellId } from '../ids.ts';
+import type { CellSnapshot } from '../notebook/schema.ts';
+import type { Dialect } from './dialect.ts';
+import { quoteIdent } from './quote.ts';
+import type { SourceMap, SourceMapSegment } from './source-map.ts';
+import { type CompiledTarget, compileGenerated, type FileResolver, isGeneratedKind, readTarget } from './visual.ts';
+
+export interface CompileOptions {
+  /** Absolute, checked path (or a relation) for a file source; required to compile file sources. */
+  resolveFile?: FileResolver;
+  /**
+   * A relation to read instead of compiling an upstream cell, e.g. `read_parquet('/abs/x.parquet')` for a result
+   * the kernel already holds; undefined = compile the cell. Never asked for the cell being compiled.
+   */
+  relationFor?: (cellId: CellId) => string | undefined;
+  /** A graph already built from the same cells (saves rebuilding it). */
+  graph?: NotebookGraph;
+}
+
+export interface CompiledCell {
+  cellId: CellId;
+  /** One statement, no trailing semicolon. For a target cell: the SELECT of its input. */
+  sql: string;
+  sourceMap: SourceMap;
+  /** Cells compiled into the statement, inputs first, ending with the cell itself. */
+  chain: CellId[];
+  /** Upstream cells read through `relationFor` instead of being compiled. */
+  substituted: CellId[];
+  /** For target cells: where the result goes (see compileTargetStatement). */
+  target?: CompiledTarget;
+}
+
+/** The SQL a single cell stands for, before it is placed in a chain. */
+export interface CellBody {
+  text: string;
+  /** 1 for SQL the user wrote (its lines are the cell's lines); undefined for generated SQL. */
+  cellLine?: number;
+  /** Can stand as the statement's final query after the WITH list (starts with SELECT, or FROM where allowed). */
+  direct: boolean;
+}
+
+const QUERY_STARTS = new Set([
+  'SELECT',
+  'WITH',
+  'FROM',
+  'VALUES',
+  'TABLE',
+  'PIVOT',
+  'UNPIVOT',
+  'SUMMARIZE',
+  'DESCRIBE',
+]);
+
+function graphError(cellId: CellId, e: GraphError, cell: CellSnapshot): PipebookError {
+  return new PipebookError(e.code, `${cell.name}: ${e.message}`, { cellId, line: e.line, column: e.column });
+}
+
+/**
+ * Compiles many cells of one notebook against one graph, memoising each cell's own SQL, so compiling every cell of
+ * a notebook costs about one pass over its text plus the size of the statements produced.
+ */
+export class NotebookCompiler {
+  readonly graph: NotebookGraph;
+  private readonly bodies = new Map<CellId, CellBody | PipebookError>();
+
+  constructor(
+    cells: readonly CellSnapshot[],
+    readonly dialect: Dialect,
+    private readonly options: CompileOptions = {},
+  ) {
+    this.graph = options.graph ?? buildGraph(cells, dialect);
+  }
+
+  /** The quoted CTE name a cell is read by. */
+  cteName(id: CellId): string {
+    const cell = this.graph.byId.get(id);
+    if (!cell) throw new PipebookError('not_found', `Cell ${id} does not exist.`);
+    return quoteIdent(this.dialect, cell.name);
+  }
+
+  /** A cell's own SQL; throws the cell's compile error. */
+  body(id: CellId): CellBody {
+    let b = this.bodies.get(id);
+    if (b === undefined) {
+      try {
+        b = this.compileBody(id);
+      } catch (e) {
+        if (!(e instanceof PipebookError)) throw e;
+        b = e;
+      }
+      this.bodies.set(id, b);
+    }
+    if (b instanceof PipebookError) throw b;
+    return b;
+  }
+
+  private compileBody(id: CellId): CellBody {
+    const cell = this.requireCell(id);
+    if (cell.kind === 'sql') return this.userSql(cell);
+    if (isGeneratedKind(cell.kind)) {
+      const text = compileGenerated(cell, {
+        dialect: this.dialect,
+        inputName: (input) => this.cteName(input),
+        resolveFile: this.options.resolveFile,
+      });
+      return { text, direct: true };
+    }
+    throw this.notRunnable(cell);
+  }
+
+  private notRunnable(cell: CellSnapshot): PipebookError {
+    if (cell.kind === 'markdown')
+      return new PipebookError('bad_request', `${cell.name} is a Markdown cell: there is nothing to run.`, {
+        cellId: cell.id,
+      });
+    if (cell.kind === 'pyspark')
+      return new PipebookError(
+        'bad_request',
+        `${cell.name} is a PySpark cell: it runs as Python on a Spark session, not as SQL.`,
+        { cellId: cell.id },
+      );
+    return new PipebookError('bad_request', `${cell.name} is a ${cell.kind} cell and has no SQL of its own.`, {
+      cellId: cell.id,
+    });
+  }
+
+  private requireCell(id: CellId): CellSnapshot {
+    const cell = this.graph.byId.get(id);
+    if (!cell) throw new PipebookError('not_found', `Cell ${id} does not exist (it may have been deleted).`);
+    return cell;
+  }
+
+  private userSql(cell: CellSnapshot): CellBody {
+    const src = cell.source;
+    const a = analyzeSql(src, this.dialect);
+    if (a.statements.length === 0)
+      throw new PipebookError('sql_error', `${cell.name} is empty: write a query such as SELECT * FROM ...`, {
+        cellId: cell.id,
+      });
+    if (a.statements.length > 1) {
+      const pos = lineColumnAt(src, a.tokens[a.statements[1].from].start);
+      throw new PipebookError(
+        'sql_error',
+        `${cell.name} holds more than one statement: a SQL cell is one query (put the second one in its own cell).`,
+        { cellId: cell.id, ...pos },
+      );
+    }
+    const stmt = a.statements[0];
+    const first = a.tokens[stmt.from];
+    const kw = first.kind === 'word' ? first.value.toUpperCase() : first.value;
+    if (kw !== '(' && !QUERY_STARTS.has(kw)) {
+      throw new PipebookError(
+        'sql_error',
+        `${cell.name} starts with ${first.text}: a SQL cell is one query (SELECT, WITH, FROM ...); use a target cell to write results.`,
+        { cellId: cell.id, ...lineColumnAt(src, first.start) },
+      );
+    }
+    // Edits that keep every line and column where it was: semicolons become spaces, and (Snowflake) quoted
+    // references are upper-cased to match the CTE names, which is the same length.
+    const edits: Array<{ start: number; end: number; text: string }> = [];
+    for (let k = 0; k < a.tokens.length; k++) {
+      if ((k < stmt.from || k >= stmt.to) && a.tokens[k].kind === 'op' && a.tokens[k].value === ';')
+        edits.push({ start: a.tokens[k].start, end: a.tokens[k].end, text: ' ' });
+    }
+    if (this.dialect === 'snowflake') {
+      for (const r of a.references) {
+        if (r.quote !== '"') continue;
+        const ids = this.graph.byName.get(r.name.toLowerCase());
+        if (ids?.length !== 1 || ids[0] === cell.id) continue;
+        const quoted = this.cteName(ids[0]);
+        if (quoted.length === r.end - r.start) edits.push({ start: r.start, end: r.end, text: quoted });
+      }
+    }
+    let text = src;
+    for (const e of edits.sort((x, y) => y.start - x.start)) text = text.slice(0, e.start) + e.text + text.slice(e.end);
+    text = text.trimEnd();
+    return { text, cellLine: 1, direct: kw === 'SELECT' || (kw === 'FROM' && this.dialect !== 'snowflake') };
+  }
+
+  /** The statement for a cell: a relation for producing cells; the input's SELECT plus `target` for target cells. */
+  compile(id: CellId): CompiledCell {
+    const cell = this.requireCell(id);
+    if (cell.kind === 'target') {
+      for (const e of this.graph.errors.get(id) ?? []) throw graphError(id, e, cell);
+      const target = readTarget(cell);
+      const substitute = this.options.relationFor?.(target.input);
+      if (substitute !== undefined) {
+        const sql = `SELECT * FROM ${substitute}`;
+        return {
+          cellId: id,
+          sql,
+          sourceMap: { lineCount: 1, segments: [{ cellId: target.input, startLine: 1, endLine: 1 }] },
+          chain: [id],
+          substituted: [target.input],
+          target,
+        };
+      }
+      const inner = this.compileRelation(target.input);
+      return { ...inner, cellId: id, chain: [...inner.chain, id], target };
+    }
+    if (cell.kind === 'markdown' || cell.kind === 'pyspark') throw this.notRunnable(cell);
+    return this.compileRelation(id);
+  }
+
+  private compileRelation(root: CellId): CompiledCell {
+    const g = this.graph;
+    const rootCell = this.requireCell(root);
+    if (!isGeneratedKind(rootCell.kind) && rootCell.kind !== 'sql') throw this.notRunnable(rootCell);
+    // Walk upstream, stopping at cells the kernel already holds; any graph error on the way blocks the statement.
+    const included = new Set<CellId>([root]);
+    const substituted = new Map<CellId, string>();
+    const stack: CellId[] = [root];
+    while (stack.length) {
+      const v = stack.pop()!;
+      const cell = g.byId.get(v)!;
+      const errs = g.errors.get(v);
+      if (errs?.length) throw graphError(v, errs[0], cell);
+      for (const u of g.upstream.get(v) ?? []) {
+        if (included.has(u) || substituted.has(u)) continue;
+        const rel = this.options.relationFor?.(u);
+        if (rel !== undefined) {
+          substituted.set(u, rel);
+          continue;
+        }
+        const up = g.byId.get(u)!;
+        if (up.kind === 'pyspark') {
+          throw new PipebookError(
+            'blocked',
+            `${rootCell.name} reads the PySpark cell ${up.name}, whose result is not available yet: run ${up.name} first.`,
+            { cellId: u },
+          );
+        }
+        included.add(u);
+        stack.push(u);
+      }
+    }
+    const byRank = (a: CellId, b: CellId) => g.rank.get(a)! - g.rank.get(b)!;
+    const chain = [...included].sort(byRank);
+    const subs = [...substituted.keys()].sort(byRank);
+    // Bodies first, so a broken upstream is reported before any text is assembled.
+    const rootBody = this.body(root);
+    const bodies = new Map<CellId, CellBody>();
+    for (const c of chain) if (c !== root) bodies.set(c, this.body(c));
+
+    const lines: string[] = [];
+    const segments: SourceMapSegment[] = [];
+    const add = (cellId: CellId, text: string, cellLine?: number) => {
+      const start = lines.length + 1;
+      const parts = text.split('\n');
+      for (const p of parts) lines.push(p);
+      segments.push(
+        cellLine === undefined
+          ? { cellId, startLine: start, endLine: lines.length }
+          : { cellId, startLine: start, endLine: lines.length, cellLine },
+      );
+    };
+
+    if (chain.length === 1 && subs.length === 0) {
+      add(root, rootBody.text, rootBody.cellLine);
+    } else {
+      lines.push('WITH');
+      const ctes: Array<{ id: CellId; body: CellBody }> = [
+        ...subs.map((id) => ({ id, body: { text: `SELECT * FROM ${substituted.get(id)}`, direct: true } })),
+        ...chain.filter((c) => c !== root).map((id) => ({ id, body: bodies.get(id)! })),
+      ];
+      if (!rootBody.direct) ctes.push({ id: root, body: rootBody });
+      ctes.forEach(({ id, body }, i) => {
+        add(id, `${this.cteName(id)} AS (`);
+        add(id, body.text, body.cellLine);
+        add(id, i === ctes.length - 1 ? ')' : '),');
+      });
+      if (rootBody.direct) add(root, rootBody.text, rootBody.cellLine);
+      else add(root, `SELECT * FROM ${this.cteName(root)}`);
+    }
+    return {
+      cellId: root,
+      sql: lines.join('\n'),
+      sourceMap: { lineCount: lines.length, segments },
+      chain,
+      substituted: subs,
+    };
+  }
+}
+
+export function createCompiler(
+  cells: readonly CellSnapshot[],
+  dialect: Dialect,
+  options: CompileOptions = {},
+): NotebookCompiler {
+  return new NotebookCompiler(cells, dialect, options);
+}
+
+/** Compiles one cell and its upstream into one statement for `dialect`. Throws PipebookError naming the cell. */
+export function compileCell(
+  cells: readonly CellSnapshot[],
+  cellId: CellId,
+  dialect: Dialect,
+  options: CompileOptions = {},
+): CompiledCell {
+  return new NotebookCompiler(cells, dialect, options).compile(cellId);
+}
