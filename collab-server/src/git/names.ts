@@ -133,3 +133,16 @@ export function snakeName(text: string, fallback = 'pipebook_project'): string {
   if (!s) return fallback;
   return /^[a-z_]/.test(s) ? s : `p_${s}`;
 }
+
+/** A cell name from a file stem or dbt name, unique case-insensitively within `taken` (which it updates). */
+export function uniqueName(base: string, taken: Set<string>): string {
+  let name = CELL_NAME_PATTERN.test(base) ? base : cellFileStem(base).slice(0, 63);
+  if (taken.has(name.toLowerCase())) {
+    const root = name.slice(0, 56);
+    let n = 2;
+    while (taken.has(`${root}_${n}`.toLowerCase())) n++;
+    name = `${root}_${n}`;
+  }
+  taken.add(name.toLowerCase());
+  return name;
+}
