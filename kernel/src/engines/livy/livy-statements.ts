@@ -13,7 +13,7 @@ import {
   type LivyStatement,
 } from './livy-client.ts';
 import { dropWrapperFrames } from './spark-code.ts';
-import { cancelled, nextDelay, sleep } from './spark-sessions.ts';
+import { cancelled, nap, nextDelay, sleep } from './spark-sessions.ts';
 import { SessionLostError, SparkCodeError } from './spark-types.ts';
 
 export interface StatementOptions {
@@ -42,20 +42,6 @@ function lost(sessionId: number, e: unknown): never {
     throw new PipebookError('engine_unavailable', e.message);
   }
   throw e;
-}
-
-/** Resolves after `ms`, or as soon as the signal fires (never rejects): polling must notice an abort at once. */
-function nap(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const t = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 async function submit(client: LivyClient, sessionId: number, code: string, kind: string, o: StatementOptions) {

@@ -1,0 +1,286 @@
+// PySpark and Spark SQL cells on a Databricks all-purpose cluster through the Command Execution API 1.2: one Python
+// execution context per notebook (state shared across cells, as in a Databricks notebook), destroyed when the
+// notebook is released or the engine shuts down. Every step is sent as Python: SQL through spark.sql(), results read
+// with display(), which makes the command's result a table with a JSON schema.
+import type { ColumnInfo } from '@pipebook/shared';
+import { PipebookError } from '@pipebook/shared';
+import type { CatalogTable, Engine, EngineInfo, ExecuteOutcome, ExecuteRequest } from '../engine.ts';
+import { type ReplBackend, SparkChainRunner, type StepControl } from '../livy/spark-chain.ts';
+import {
+  createViewSql,
+  dropWrapperFrames,
+  pysparkCellCode,
+  sparkTypeName,
+  stripHtml,
+  tracebackLine,
+  trimStatement,
+} from '../livy/spark-code.ts';
+import { cancelled, nap, nextDelay, SparkSessionPool } from '../livy/spark-sessions.ts';
+import type {
+  EngineSessionsResponse,
+  RemoteSessionState,
+  SessionLostEvent,
+  SparkCellEngine,
+  SparkChainRequest,
+  SparkStep,
+  SparkTable,
+} from '../livy/spark-types.ts';
+import { SessionLostError, SparkCodeError } from '../livy/spark-types.ts';
+import { CommandExecutionClient, type CommandResults, type CommandState, ResourceGoneError } from './client.ts';
+
+export interface DatabricksClusterConnection {
+  type: 'databricks-cluster';
+  name: string;
+  host: string;
+  token: string;
+  clusterId: string;
+  pollMinMs?: number;
+  pollMaxMs?: number;
+  startTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  healthCheckMs?: number;
+}
+
+const TERMINAL = new Set(['Finished', 'Cancelled', 'Error']);
+
+/** `<span class="ansi-red-fg">NameError</span>: name 'x' is not defined` -> ename, evalue. */
+export function parseErrorSummary(summary: string): { ename: string; evalue: string } {
+  const text = stripHtml(summary);
+  const m = /^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning)?): ([\s\S]*)$/.exec(text);
+  return m ? { ename: m[1], evalue: m[2].trim() } : { ename: 'Error', evalue: text };
+}
+
+/** A `table` result -> columns and rows. With isJsonSchema, each type is a JSON-encoded Spark type. */
+export function parseTableResult(r: CommandResults): SparkTable {
+  const columns: ColumnInfo[] = (r.schema ?? []).map((f) => {
+    let t: unknown = f.type;
+    if (r.isJsonSchema && typeof t === 'string') {
+      try {
+        t = JSON.parse(t);
+      } catch {
+        // Some runtimes send the bare type name.
+      }
+    }
+    return { name: f.name, type: sparkTypeName(t) };
+  });
+  return { columns, rows: Array.isArray(r.data) ? (r.data as unknown[][]) : [] };
+}
+
+class CommandBackend implements ReplBackend {
+  readonly noun = 'execution context';
+  constructor(
+    private readonly client: CommandExecutionClient,
+    private readonly conn: DatabricksClusterConnection,
+  ) {}
+
+  sessionKind(): string {
+    return 'python';
+  }
+
+  create(): Promise<string> {
+    return this.client.createContext('python');
+  }
+
+  async state(id: string): Promise<RemoteSessionState> {
+    try {
+      const { status } = await this.client.contextStatus(id);
+      return { phase: status === 'Running' ? 'idle' : status === 'Pending' ? 'starting' : 'dead', raw: status };
+    } catch (e) {
+      if (e instanceof ResourceGoneError) throw new SessionLostError(`Execution context ${id} no longer exists.`);
+      throw e;
+    }
+  }
+
+  destroy(id: string): Promise<void> {
+    return this.client.destroyContext(id);
+  }
+
+  private gone(id: string, e: unknown): never {
+    if (e instanceof ResourceGoneError) {
+      throw new SessionLostError(`Execution context ${id} no longer exists (cluster restarted or context destroyed).`);
+    }
+    throw e;
+  }
+
+  private async run(id: string, command: string, ctl: StepControl): Promise<CommandResults | undefined> {
+    let commandId: string;
+    try {
+      commandId = await this.client.execute(id, command, 'python');
+    } catch (e) {
+      this.gone(id, e);
+    }
+    const min = this.conn.pollMinMs ?? 10;
+    const max = this.conn.pollMaxMs ?? 1000;
+    let delay = min;
+    let cancelAt: number | undefined;
+    let st: CommandState = { id: commandId, status: 'Queued' };
+    let last = '';
+    for (;;) {
+      if (ctl.signal.aborted && cancelAt === undefined) {
+        cancelAt = Date.now();
+        await this.client.cancel(id, commandId).catch((e) => this.gone(id, e));
+      }
+      if (TERMINAL.has(st.status)) break;
+      if (cancelAt !== undefined && Date.now() - cancelAt > 30_000) throw cancelled();
+      if (st.status !== last && cancelAt === undefined) {
+        last = st.status;
+        ctl.onProgress?.({ state: st.status });
+      }
+      await nap(delay, ctl.signal);
+      delay = nextDelay(delay, min, max);
+      try {
+        st = await this.client.commandStatus(id, commandId);
+      } catch (e) {
+        this.gone(id, e);
+      }
+    }
+    if (cancelAt !== undefined || st.status === 'Cancelled') throw cancelled();
+    const r = st.results;
+    if (st.status === 'Error' || r?.resultType === 'error') {
+      const { ename, evalue } = parseErrorSummary(r?.summary ?? 'Error: the command failed');
+      const traceback = dropWrapperFrames((r?.cause ?? '').split(/(?<=\n)/).filter((l) => !/^-+\n?$/.test(l)));
+      const step = ctl.step;
+      const line = step && step.kind === 'pyspark' ? tracebackLine(traceback, step.name) : undefined;
+      throw new SparkCodeError(
+        { ename, evalue, traceback },
+        step ? { cellId: step.cellId, ...(line ? { line } : {}) } : {},
+      );
+    }
+    return r;
+  }
+
+  async materialize(id: string, step: SparkStep, inputs: string[], ctl: StepControl): Promise<void> {
+    const code =
+      step.kind === 'sql'
+        ? `spark.sql(${JSON.stringify(createViewSql(step.name, step.code))})`
+        : pysparkCellCode(step.name, step.code, inputs);
+    await this.run(id, code, ctl);
+  }
+
+  private async table(id: string, command: string, ctl: StepControl): Promise<SparkTable> {
+    const r = await this.run(id, command, ctl);
+    if (r?.resultType !== 'table') {
+      throw new PipebookError('engine_unavailable', `Databricks answered display() with a ${r?.resultType} result.`);
+    }
+    return parseTableResult(r);
+  }
+
+  fetch(id: string, view: string, ctl: StepControl): Promise<SparkTable> {
+    return this.table(id, `display(spark.table(${JSON.stringify(view)}))`, { ...ctl, step: undefined });
+  }
+
+  query(id: string, sql: string, ctl: StepControl): Promise<SparkTable> {
+    return this.table(id, `display(spark.sql(${JSON.stringify(trimStatement(sql))}))`, ctl);
+  }
+}
+
+function stream(t: SparkTable): ExecuteOutcome {
+  return {
+    type: 'stream',
+    columns: t.columns,
+    batches: (async function* () {
+      if (t.rows.length) yield t.rows;
+    })(),
+  };
+}
+
+export class DatabricksClusterEngine implements Engine, SparkCellEngine {
+  readonly info: EngineInfo;
+  private readonly pool: SparkSessionPool;
+  private readonly runner: SparkChainRunner;
+  private readonly timer?: NodeJS.Timeout;
+
+  constructor(conn: DatabricksClusterConnection) {
+    const client = new CommandExecutionClient({
+      host: conn.host,
+      token: conn.token,
+      clusterId: conn.clusterId,
+      name: conn.name,
+      ...(conn.requestTimeoutMs ? { requestTimeoutMs: conn.requestTimeoutMs } : {}),
+    });
+    const backend = new CommandBackend(client, conn);
+    this.pool = new SparkSessionPool({
+      engine: conn.name,
+      backend,
+      pollMinMs: conn.pollMinMs,
+      pollMaxMs: conn.pollMaxMs,
+      startTimeoutMs: conn.startTimeoutMs,
+    });
+    this.runner = new SparkChainRunner(backend, this.pool);
+    // EngineType has no Databricks-cluster member yet; `databricks` is the closest (same Spark SQL dialect).
+    this.info = {
+      name: conn.name,
+      type: 'databricks',
+      dialect: 'databricks',
+      label: `Databricks cluster ${conn.clusterId}`,
+    };
+    const every = conn.healthCheckMs ?? 30_000;
+    if (every > 0) {
+      this.timer = setInterval(() => void this.checkSessions().catch(() => {}), every);
+      this.timer.unref();
+    }
+  }
+
+  async execute(req: ExecuteRequest): Promise<ExecuteOutcome> {
+    return stream(await this.runner.query(req.sql, req.signal, req.onProgress));
+  }
+
+  async runCells(req: SparkChainRequest): Promise<ExecuteOutcome> {
+    return stream(await this.runner.runChain(req));
+  }
+
+  async validate(sql: string, signal?: AbortSignal): Promise<ColumnInfo[]> {
+    const q = `SELECT * FROM (\n${trimStatement(sql)}\n) AS pipebook_validate LIMIT 0`;
+    return (await this.runner.query(q, signal ?? new AbortController().signal)).columns;
+  }
+
+  async catalog(signal?: AbortSignal): Promise<CatalogTable[]> {
+    const s = signal ?? new AbortController().signal;
+    const tables = await this.runner.query('SHOW TABLES', s);
+    const col = (n: string) => tables.columns.findIndex((c) => c.name === n);
+    const out: CatalogTable[] = [];
+    for (const row of tables.rows) {
+      if (row[col('isTemporary')] === true) continue;
+      const schema = String(row[col('namespace') >= 0 ? col('namespace') : col('database')] ?? 'default');
+      const name = String(row[col('tableName')]);
+      const desc = await this.runner.query(`DESCRIBE TABLE \`${schema}\`.\`${name}\``, s);
+      const columns = [];
+      for (const [c, type] of desc.rows) {
+        if (typeof c !== 'string' || c === '' || c.startsWith('#')) break;
+        columns.push({ name: c, type: String(type).toUpperCase() });
+      }
+      out.push({ schema, name, columns });
+    }
+    return out;
+  }
+
+  onSessionLost(listener: (e: SessionLostEvent) => void): () => void {
+    return this.pool.onSessionLost(listener);
+  }
+
+  async sessions(): Promise<EngineSessionsResponse> {
+    await this.pool.check();
+    return { engine: this.info.name, type: 'databricks-cluster', sessions: this.pool.views() };
+  }
+
+  checkSessions(): Promise<void> {
+    return this.pool.check();
+  }
+
+  releaseNotebook(notebookId: string): Promise<void> {
+    return this.pool.release(notebookId);
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.pool.close();
+  }
+}
+
+export function createDatabricksClusterEngine(conn: DatabricksClusterConnection): DatabricksClusterEngine {
+  if (!/^https?:\/\//.test(conn.host)) {
+    throw new PipebookError('invalid_config', `Connection ${conn.name}: host must start with http:// or https://.`);
+  }
+  if (!conn.clusterId) throw new PipebookError('invalid_config', `Connection ${conn.name}: clusterId is required.`);
+  return new DatabricksClusterEngine(conn);
+}
