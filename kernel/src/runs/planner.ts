@@ -35,6 +35,8 @@ export interface PlanInput {
   lastRuns: Record<string, RunSummary | undefined>;
   /** Whether a materialised result with this input hash is still in the result store. */
   hasResult: (cellId: CellId, inputHash: string) => boolean;
+  /** Extra check of every cell the run needs (e.g. file paths); throws to refuse the run. */
+  checkCell?: (cell: CellSnapshot) => void;
 }
 
 /** Kinds the kernel executes (markdown is text; everything else reads or writes data). */
@@ -108,6 +110,7 @@ export function planRun(input: PlanInput): PlanStep[] {
   for (const id of needed) {
     const c = byId.get(id);
     if (!c) continue;
+    input.checkCell?.(c);
     const engine = c.engine ?? input.defaultEngine;
     if (!input.knownEngine(engine)) {
       throw new PipebookError('engine_unavailable', `${c.name}: no engine named "${engine}" is configured.`, {

@@ -153,6 +153,18 @@ function targetSpec(cell: CellSnapshot, dataDir: string): TargetSpec {
   throw new PipebookError('invalid_config', `${cell.name}: a target writes a table or a file.`);
 }
 
+function checkFilePaths(cell: CellSnapshot, dataDir: string): void {
+  const c = cell.config as { type?: string; path?: string };
+  if (c.type !== 'file') return;
+  try {
+    if (cell.kind === 'source') resolveDataPath(dataDir, String(c.path ?? ''), { mustExist: true });
+    else if (cell.kind === 'target') resolveDataPath(dataDir, String(c.path ?? ''), { mustExist: false });
+  } catch (e) {
+    const err = toPipebookError(e);
+    throw new PipebookError(err.code, `${cell.name}: ${err.message}`, { cellId: cell.id });
+  }
+}
+
 export class RunService {
   private readonly runs = new Map<string, Run>();
 
@@ -200,6 +212,8 @@ export class RunService {
         knownEngine: (n) => this.deps.engines.has(n),
         lastRuns: readRuns(doc),
         hasResult: (id, hash) => this.deps.results.get(req.notebookId, id)?.inputHash === hash,
+        // [R13] A file outside the data folder refuses the whole run before anything runs.
+        checkCell: (c) => checkFilePaths(c, this.deps.dataDir),
       });
       run = new Run(RunId.create(), req.notebookId, req.scope, req.cellId, by, doc, release, cells, hashes, plan);
     } catch (e) {

@@ -1,0 +1,134 @@
+// End-to-end runs through the real collaboration server: a kernel replica reads the notebook, collaborators see the
+// statuses it writes, results are paged over HTTP. Rule numbers refer to kernel/SPEC.md.
+import fs from 'node:fs';
+import path from 'node:path';
+import { type CellId, readCell, readRuns, setSource } from '@pipebook/shared';
+import type { RunInfo } from '@pipebook/shared/protocol/kernel';
+import { tableFromIPC } from 'apache-arrow';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  collectEvents,
+  createNotebookFrom,
+  finished,
+  kernelApi,
+  newClient,
+  notebookFile,
+  page,
+  runToEnd,
+  type Stack,
+  startRun,
+  startStack,
+  waitFor,
+} from './stack.ts';
+
+let s: Stack;
+beforeAll(async () => {
+  s = await startStack();
+});
+afterAll(async () => {
+  await s?.cleanup();
+});
+
+const chain = () =>
+  notebookFile([
+    { name: 'intro', kind: 'markdown', source: '# Chain' },
+    { name: 'a', source: 'SELECT range AS x FROM range(10)' },
+    { name: 'b', source: 'SELECT x * 2 AS y\nFROM a' },
+    { name: 'c', source: 'SELECT sum(y)::BIGINT AS s FROM b' },
+    { name: 'd', source: "SELECT 'independent' AS note" },
+  ]);
+
+/** Waits until the kernel's replica of the notebook shows `source` in the cell (edits travel through the server). */
+async function kernelSees(notebookId: string, cellId: string, source: string) {
+  const { doc, release } = await s.kernel.bridge.open(notebookId);
+  try {
+    await waitFor(() => readCell(doc, cellId as CellId)?.source === source, 5000, 'the edit to reach the kernel');
+  } finally {
+    release();
+  }
+}
+
+async function collaborator(notebookId: string) {
+  const client = newClient(s.collab.url, notebookId);
+  await client.synced();
+  return client;
+}
+
+describe('scopes', () => {
+  it('[R2] cell runs only the cell, reading its upstream inline', async () => {
+    const nb = await createNotebookFrom(s, chain());
+    const { created, events } = await runToEnd(s, { notebookId: nb, cellId: 'c_c', scope: 'cell' });
+    expect(created.cells.map((c) => [c.cellId, c.action])).toEqual([['c_c', 'run']]);
+    expect(finished(events).get('c_c')?.status).toBe('done');
+    expect((await page(s, nb, 'c_c')).body.rows).toEqual([[90]]);
+    expect((await page(s, nb, 'c_a')).status).toBe(404);
+    const client = await collaborator(nb);
+    const runs = readRuns(client.doc);
+    expect(runs.c_c?.status).toBe('done');
+    expect(runs.c_a).toBeUndefined();
+    client.destroy();
+  });
+
+  it('[R2] upstream materialises the cell and everything it reads', async () => {
+    const nb = await createNotebookFrom(s, chain());
+    const { created } = await runToEnd(s, { notebookId: nb, cellId: 'c_c', scope: 'upstream' });
+    expect(created.cells.map((c) => c.cellId)).toEqual(['c_a', 'c_b', 'c_c']);
+    const b = await page(s, nb, 'c_b', 'offset=3&limit=4');
+    expect(b.body.rowCount).toBe(10);
+    expect(b.body.rows).toEqual([[6], [8], [10], [12]]);
+    expect((await page(s, nb, 'c_a')).body.rows.map((r) => r[0])).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect((await page(s, nb, 'c_c')).body.rows).toEqual([[90]]);
+    expect((await page(s, nb, 'c_d')).status).toBe(404);
+  });
+
+  it('[R2][R5] downstream takes the cell and its readers; unchanged cells are reused unless forced', async () => {
+    const nb = await createNotebookFrom(s, chain());
+    await runToEnd(s, { notebookId: nb, cellId: 'c_c', scope: 'upstream' });
+    const again = await runToEnd(s, { notebookId: nb, cellId: 'c_b', scope: 'downstream' });
+    expect(again.created.cells.map((c) => [c.cellId, c.action])).toEqual([
+      ['c_b', 'reuse'],
+      ['c_c', 'reuse'],
+    ]);
+    expect([...finished(again.events).values()].map((e) => e.status)).toEqual(['reused', 'reused']);
+    const forced = await runToEnd(s, { notebookId: nb, cellId: 'c_b', scope: 'downstream', force: true });
+    expect(forced.created.cells.map((c) => c.action)).toEqual(['run', 'run']);
+    expect((await page(s, nb, 'c_c')).body.rows).toEqual([[90]]);
+  });
+
+  it('[R2] all runs every cell except Markdown, in dependency order', async () => {
+    const nb = await createNotebookFrom(s, chain());
+    const { created, events } = await runToEnd(s, { notebookId: nb, scope: 'all' });
+    expect(created.cells.map((c) => c.cellId).sort()).toEqual(['c_a', 'c_b', 'c_c', 'c_d']);
+    const order = created.cells.map((c) => c.cellId);
+    expect(order.indexOf('c_a')).toBeLessThan(order.indexOf('c_b'));
+    expect(order.indexOf('c_b')).toBeLessThan(order.indexOf('c_c'));
+    expect(events.at(-1)).toMatchObject({ type: 'run_finished', status: 'done' });
+    expect((await page(s, nb, 'c_d')).body.rows).toEqual([['independent']]);
+    expect((await page(s, nb, 'c_c')).body.rows).toEqual([[90]]);
+    const md = await kernelApi(s, '/api/runs', { method: 'POST', body: { notebookId: nb, cellId: 'c_intro' } });
+    expect(md.status).toBe(400);
+  });
+});
+
+describe('changes', () => {
+  it('[R5][R7] after an upstream edit exactly that cell and its downstream re-run', async () => {
+    const nb = await createNotebookFrom(s, chain());
+    await runToEnd(s, { notebookId: nb, scope: 'all' });
+    const client = await collaborator(nb);
+    for (const [factor, expected] of [
+      [3, 135],
+      [4, 180],
+    ]) {
+      const source = `SELECT x * ${factor} AS y\nFROM a`;
+      setSource(client.doc, 'c_b' as CellId, source);
+      await kernelSees(nb, 'c_b', source);
+      const { created } = await runToEnd(s, { notebookId: nb, scope: 'all' });
+      const actions = Object.fromEntries(created.cells.map((c) => [c.cellId, c.action]));
+      expect(actions).toEqual({ c_a: 'reuse', c_b: 'run', c_c: 'run', c_d: 'reuse' });
+      expect((await page(s, nb, 'c_c')).body.rows).toEqual([[expected]]);
+    }
+    const third = await runToEnd(s, { notebookId: nb, scope: 'all' });
+    expect(third.created.cells.every((c) => c.action === 'reuse')).toBe(true);
+    client.destroy();
+  });
+});
