@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { PipebookError } from '../errors.ts';
+import { buildGraph } from '../graph/dag.ts';
 import type { CellId } from '../ids.ts';
 import {
   addCell,
@@ -176,7 +177,13 @@ function deliverOne(net: Net, next: () => number): boolean {
 }
 
 function view(doc: Y.Doc) {
-  return { order: readOrder(doc), cells: readCells(doc), runs: readRuns(doc) };
+  const g = buildGraph(readCells(doc));
+  return {
+    order: readOrder(doc),
+    cells: readCells(doc),
+    runs: readRuns(doc),
+    graph: { order: g.order, upstream: [...g.upstream], errors: [...g.errors], cycles: g.cycles },
+  };
 }
 
 describe('convergence under concurrent operations', () => {
@@ -235,5 +242,27 @@ describe('convergence under concurrent operations', () => {
     expect(readOrder(a)).toEqual(readOrder(b));
     expect(readOrder(a).filter((id) => id === ids[0])).toHaveLength(1);
     expect(readOrder(a)).toHaveLength(4);
+  });
+
+  it('a rename rewrites references while someone else edits the reading cell, and both changes survive', () => {
+    const net = network(2);
+    const [a, b] = net.docs;
+    const orders = addCell(a, { kind: 'sql', name: 'orders', source: 'SELECT 1 AS amount' });
+    const clean = addCell(a, {
+      kind: 'sql',
+      name: 'clean',
+      source: "SELECT amount FROM orders -- orders\nWHERE 'orders' <> ''",
+    });
+    while (deliverOne(net, rng(5)));
+    renameCell(a, orders, 'orders_v2');
+    cellSourceText(getCellMap(b, clean)!).insert(0, '/* checked */ ');
+    while (deliverOne(net, rng(6)));
+    for (const d of net.docs) {
+      // Only the real reference changed; the comment and the string literal still say orders.
+      expect(readCells(d)[1].source).toBe("/* checked */ SELECT amount FROM orders_v2 -- orders\nWHERE 'orders' <> ''");
+      const g = buildGraph(readCells(d));
+      expect(g.upstream.get(clean)).toEqual([orders]);
+      expect(g.errors.size).toBe(0);
+    }
   });
 });
