@@ -23,6 +23,8 @@ export interface CollabProcess {
   kill(): Promise<void>;
   /** SIGTERM (commit and close), resolved with the exit code. */
   stop(): Promise<number | string>;
+  /** Everything the process wrote to stdout and stderr so far. */
+  output(): string;
   /** Stops the process (if running) and removes the home directory when this helper created it. */
   cleanup(): Promise<void>;
 }
@@ -70,7 +72,9 @@ export async function startCollabProcess(env: Record<string, string> = {}): Prom
       reject(new Error(`collab server exited (${code}) before listening:\n${output}`));
     });
   });
-  child.stdout?.resume();
+  child.stdout?.on('data', (c: Buffer) => {
+    output += c.toString();
+  });
   await waitFor(async () => (await fetch(`${url}/healthz`)).ok, 10_000, 'healthz');
   const port = Number(new URL(url).port);
   const proc: CollabProcess = {
@@ -80,6 +84,7 @@ export async function startCollabProcess(env: Record<string, string> = {}): Prom
     home,
     child,
     exited,
+    output: () => output,
     async kill() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;
