@@ -25,8 +25,13 @@ function notebookScope(doc: Y.Doc): Array<Y.AbstractType<unknown>> {
   return [metaMap(doc), cellsMap(doc), orderArray(doc), runsMap(doc)] as Array<Y.AbstractType<unknown>>;
 }
 
-export function restoreIntoDoc(doc: Y.Doc, state: NotebookState, userId: string): RestoreHandle {
-  const origin = createOrigin('restore', userId);
+export function restoreIntoDoc(
+  doc: Y.Doc,
+  state: NotebookState,
+  userId: string,
+  source: 'restore' | 'import' = 'restore',
+): RestoreHandle {
+  const origin = createOrigin(source, userId);
   const undo = new Y.UndoManager(notebookScope(doc), { trackedOrigins: new Set([origin]), captureTimeout: 0 });
   applyNotebookState(doc, state, origin);
   // Nothing else is tracked: the origin object is private to this restore.

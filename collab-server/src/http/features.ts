@@ -2,6 +2,7 @@
 // The server builds a FeatureContext and calls mountFeatureRoutes once, under /api.
 import type { Request, Router } from 'express';
 import type * as Y from 'yjs';
+import { gitRoutes } from '../git/routes.ts';
 
 export type Role = 'owner' | 'editor' | 'viewer';
 
@@ -22,4 +23,7 @@ export interface FeatureContext {
   authorize(req: Request, notebookId: string, need: Role): Promise<AuthedUser>;
 }
 
-export function mountFeatureRoutes(_router: Router, _ctx: FeatureContext): void {}
+export function mountFeatureRoutes(router: Router, ctx: FeatureContext): void {
+  // Git: /api/notebooks/:id/git/... (docs/git.md).
+  router.use(gitRoutes(ctx));
+}
