@@ -1,13 +1,6 @@
-// End-to-end runs through the real collaboration server: a kernel replica reads the notebook, collaborators see the
-// statuses it writes, results are paged over HTTP. Rule numbers refer to kernel/SPEC.md.
-import fs from 'node:fs';
-import path from 'node:path';
 import { type CellId, readCell, readRuns, setSource } from '@pipebook/shared';
-import type { RunInfo } from '@pipebook/shared/protocol/kernel';
-import { tableFromIPC } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  collectEvents,
   createNotebookFrom,
   finished,
   kernelApi,
@@ -16,7 +9,6 @@ import {
   page,
   runToEnd,
   type Stack,
-  startRun,
   startStack,
   waitFor,
 } from './stack.ts';

@@ -26,13 +26,13 @@ export interface CompiledCell {
 }
 
 export interface NotebookCompiler {
-  graph(cells: CellSnapshot[]): GraphInfo;
+  graph(cells: CellSnapshot[], dialect: Dialect): GraphInfo;
   compile(cells: CellSnapshot[], cellId: CellId, dialect: Dialect, options: CompileOptions): CompiledCell;
-  /** Maps a 1-based line/column of compiled SQL to the cell and its own line/column. */
+  /** Maps a 1-based line/column of compiled SQL to the cell and, for SQL the user wrote, its own line/column. */
   mapPosition(
     sourceMap: unknown,
     line: number,
     column: number,
-  ): { cellId: CellId; line: number; column: number } | undefined;
+  ): { cellId: CellId; line?: number; column?: number } | undefined;
   inputHashes(cells: CellSnapshot[], dialect: Dialect): Map<CellId, string>;
 }

@@ -199,7 +199,10 @@ export class RunService {
     try {
       const cells = readCells(doc);
       const meta = readMeta(doc);
-      const graph = this.deps.compiler.graph(cells);
+      const defaultDialect = this.deps.engines.has(meta.defaultEngine)
+        ? this.deps.engines.get(meta.defaultEngine).info.dialect
+        : 'duckdb';
+      const graph = this.deps.compiler.graph(cells, defaultDialect);
       const hashes = this.hashesFor(cells, meta.defaultEngine);
       const plan = planRun({
         cells,
@@ -442,7 +445,7 @@ export class RunService {
     let body: ErrorBody = { code: err.code, message: err.message, cellId: err.cellId ?? s.step.cellId };
     if (err.line !== undefined && compiled && err.cellId === undefined) {
       const at = this.deps.compiler.mapPosition(compiled.sourceMap, err.line, err.column ?? 1);
-      if (at) body = { ...body, cellId: at.cellId, line: at.line, column: at.column };
+      if (at) body = { code: body.code, message: body.message, cellId: at.cellId, line: at.line, column: at.column };
     } else if (err.line !== undefined) {
       body = { ...body, line: err.line, column: err.column };
     }
