@@ -36,7 +36,8 @@ export interface Warehouse {
 export const DEMO_CUSTOMERS = 40;
 export const DEMO_ORDERS = 400;
 
-const SETUP = (numbers: number, bigRows: number) => `
+/** The SQL that creates the test tables (also loaded into the kernel's embedded DuckDB by the contract suite). */
+export const warehouseSetupSql = (numbers = 20_000, bigRows = 0): string => `
 CREATE TABLE customers AS
   SELECT i AS customer_id,
          'Customer ' || i AS name,
@@ -78,7 +79,7 @@ export async function createWarehouse(opts: WarehouseOptions = {}): Promise<Ware
   });
   const con: DuckDBConnection = await instance.connect();
   await con.run("SET TimeZone = 'UTC'");
-  await con.run(SETUP(opts.numbers ?? 20_000, opts.bigRows ?? 0));
+  await con.run(warehouseSetupSql(opts.numbers ?? 20_000, opts.bigRows ?? 0));
   // One statement at a time, as a warehouse session would serialise them; keeps DuckDB usage simple.
   let queue: Promise<unknown> = Promise.resolve();
   const serial = <T>(f: () => Promise<T>): Promise<T> => {

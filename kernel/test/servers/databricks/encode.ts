@@ -105,6 +105,15 @@ export function encodeValue(v: DuckDBValue): string | null {
   return String(v);
 }
 
+/**
+ * Spark SQL that DuckDB spells differently, rewritten before execution (a test-server stand-in, not a translator):
+ * backtick identifiers become double-quoted ones and `* EXCEPT (...)` becomes `* EXCLUDE (...)`. Lengths are kept
+ * where it matters for error positions (backticks map one to one).
+ */
+export function sparkToDuckDb(sql: string): string {
+  return backticksToDoubleQuotes(sql).replace(/\*\s+EXCEPT\s*\(/gi, (m) => m.replace(/EXCEPT/i, 'EXCLUDE'));
+}
+
 /** Backtick identifiers are Spark SQL; DuckDB wants double quotes. Same length, so error positions still match. */
 export function backticksToDoubleQuotes(sql: string): string {
   let out = '';

@@ -10,7 +10,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createWarehouse, parseDuckDbError, type Warehouse, type WarehouseOptions } from '../../contract/warehouse.ts';
-import { backticksToDoubleQuotes, encodeValue, type ManifestColumn, manifestColumns } from './encode.ts';
+import { encodeValue, type ManifestColumn, manifestColumns, sparkToDuckDb } from './encode.ts';
 
 export type DatabricksRoute = 'token' | 'submit' | 'poll' | 'chunk' | 'cancel' | 'external';
 
@@ -157,7 +157,7 @@ export async function startDatabricksTestServer(opts: DatabricksTestServerOption
     if (st.abort.signal.aborted) return;
     try {
       executions.push(st.sql);
-      const result = await warehouse.run(backticksToDoubleQuotes(st.sql));
+      const result = await warehouse.run(sparkToDuckDb(st.sql));
       if (st.abort.signal.aborted) return;
       let rows = result.rows.map((r) => r.map(encodeValue));
       let truncated = false;

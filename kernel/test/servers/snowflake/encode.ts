@@ -79,11 +79,20 @@ function snowflakeType(t: DuckDBType): {
   }
 }
 
+/**
+ * Snowflake folds unquoted identifiers to upper case, so `SELECT country` answers COUNTRY. DuckDB keeps the case as
+ * written; the test server upper-cases names made only of lower-case letters, digits and _ (an approximation: a
+ * quoted lower-case name would stay lower-case in Snowflake).
+ */
+export function snowflakeColumnName(name: string): string {
+  return /^[a-z_][a-z0-9_$]*$/.test(name) ? name.toUpperCase() : name;
+}
+
 export function rowTypeOf(columns: QueryColumn[]): RowTypeEntry[] {
   return columns.map((c) => {
     const t = snowflakeType(c.type);
     return {
-      name: c.name,
+      name: snowflakeColumnName(c.name),
       database: 'PIPEBOOK',
       schema: 'PUBLIC',
       table: '',

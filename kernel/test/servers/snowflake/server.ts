@@ -20,6 +20,8 @@ export interface SnowflakeFault {
   /** How many matching requests fail; default 1. */
   times?: number;
   body?: unknown;
+  /** Carry the request out, then answer with the fault (a lost response). */
+  processFirst?: boolean;
 }
 
 export interface SnowflakeScript {
@@ -328,17 +330,15 @@ export async function startSnowflakeTestServer(opts: SnowflakeTestServerOptions 
     }
   }
 
-  async function handle(
-    req: http.IncomingMessage,
-    url: URL,
-    bodyText: string,
-  ): Promise<{
+  type Answer = {
     status: number;
     body?: unknown;
     headers?: Record<string, string>;
     gzip?: boolean;
     route?: SnowflakeRoute;
-  }> {
+  };
+
+  async function handle(req: http.IncomingMessage, url: URL, bodyText: string): Promise<Answer> {
     const path = url.pathname;
     const submit = req.method === 'POST' && path === '/api/v2/statements';
     const cancelMatch = /^\/api\/v2\/statements\/([^/]+)\/cancel$/.exec(path);
@@ -357,7 +357,9 @@ export async function startSnowflakeTestServer(opts: SnowflakeTestServerOptions 
           ? 'partition'
           : 'poll';
     const fault = takeFault(route);
-    if (fault)
+    if (fault) {
+      // processFirst: the request takes effect and only the answer is lost (what makes retry=true necessary).
+      if (fault.processFirst) await serve(url, bodyText, route, req, submit, cancelMatch, getMatch);
       return {
         route,
         status: fault.status,
@@ -367,7 +369,19 @@ export async function startSnowflakeTestServer(opts: SnowflakeTestServerOptions 
             ? { code: '390505', message: 'Too many requests.' }
             : { code: '390500', message: 'Internal error (scripted).' }),
       };
+    }
+    return serve(url, bodyText, route, req, submit, cancelMatch, getMatch);
+  }
 
+  async function serve(
+    url: URL,
+    bodyText: string,
+    route: SnowflakeRoute,
+    req: http.IncomingMessage,
+    submit: boolean,
+    cancelMatch: RegExpExecArray | null,
+    getMatch: RegExpExecArray | null,
+  ): Promise<Answer> {
     if (submit) {
       const ctype = req.headers['content-type'];
       if (ctype && !/application\/json/i.test(ctype))
