@@ -104,6 +104,8 @@ export function raceAbort<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
   });
 }
 
+const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
 export class SparkSessionPool {
   private readonly entries = new Map<string, SessionEntry>();
   private readonly listeners = new Set<(e: SessionLostEvent) => void>();
@@ -248,7 +250,7 @@ export class SparkSessionPool {
         try {
           const st = await this.opts.backend.state(id);
           if (e.id !== id) return;
-          if (st.phase === 'dead') this.lose(e, id, `The ${this.opts.backend.noun} ${id} is ${st.raw}.`);
+          if (st.phase === 'dead') this.lose(e, id, `${capitalize(this.opts.backend.noun)} ${id} is ${st.raw}.`);
           else if (e.active === 0 || st.phase === 'busy') this.setPhase(e, st.phase, st.raw);
         } catch (err) {
           if (err instanceof SessionLostError) this.lose(e, id, err.reason);

@@ -1,0 +1,111 @@
+// What the kernel's run logic and HTTP layer call to use the Spark engines, as plain functions: the chain of steps
+// for a cell (each upstream cell compiled on its own, reading its inputs by name), the wiring of session loss into
+// the shared `runs` map, and the answer of `GET /api/engines/:name/sessions`.
+import type { CellId, CellSnapshot } from '@pipebook/shared';
+import { PipebookError } from '@pipebook/shared';
+import type * as Y from 'yjs';
+import type { Engine } from '../engine.ts';
+import { quoteSparkIdent } from './spark-code.ts';
+import type { EngineSessionsResponse, SessionLostEvent, SparkStep } from './spark-types.ts';
+import { isSparkCellEngine } from './spark-types.ts';
+import { markSessionLossStale } from './staleness.ts';
+
+export interface SparkChainInput {
+  cells: CellSnapshot[];
+  /** Direct upstream cells of each cell (the kernel's GraphInfo.parents). */
+  parents: Map<CellId, CellId[]>;
+  /** A topological order of the cells (GraphInfo.order). */
+  order: CellId[];
+  cellId: CellId;
+  /** Input hash of each cell (the kernel's, for the engine's dialect). */
+  hashes: Map<CellId, string>;
+  /**
+   * Spark SQL of one non-PySpark cell with each upstream cell read through `relationFor` (the kernel passes its
+   * compiler's compile(cells, id, 'databricks', { relationFor, resolveFile }).sql).
+   */
+  compileOwn(cellId: CellId, relationFor: (upstream: CellId) => string): string;
+}
+
+/**
+ * The chain for running `cellId` on a Spark engine: the cell and every cell upstream of it, in topological order,
+ * each as its own step. SQL steps read their inputs as the temp views named after the upstream cells; PySpark steps
+ * get them bound as DataFrames.
+ */
+export function sparkChainSteps(input: SparkChainInput): SparkStep[] {
+  const byId = new Map(input.cells.map((c) => [c.id, c]));
+  const needed = new Set<CellId>([input.cellId]);
+  const stack = [input.cellId];
+  while (stack.length) {
+    const id = stack.pop()!;
+    for (const p of input.parents.get(id) ?? []) {
+      if (!needed.has(p)) {
+        needed.add(p);
+        stack.push(p);
+      }
+    }
+  }
+  const nameOf = (id: CellId) => {
+    const c = byId.get(id);
+    if (!c) throw new PipebookError('unknown_reference', `Cell ${id} does not exist.`, { cellId: input.cellId });
+    return c.name;
+  };
+  const steps: SparkStep[] = [];
+  for (const id of input.order) {
+    if (!needed.has(id)) continue;
+    const cell = byId.get(id)!;
+    if (cell.kind === 'markdown') continue;
+    if (cell.kind === 'target') {
+      throw new PipebookError('bad_request', `${cell.name}: Spark engines do not write target cells yet.`, {
+        cellId: id,
+      });
+    }
+    const kind = cell.kind === 'pyspark' ? 'pyspark' : 'sql';
+    const code = kind === 'pyspark' ? cell.source : input.compileOwn(id, (u) => quoteSparkIdent(nameOf(u)));
+    const inputHash = input.hashes.get(id);
+    steps.push({
+      cellId: id,
+      name: cell.name,
+      kind,
+      code,
+      ...(inputHash !== undefined ? { inputHash } : {}),
+      inputs: (input.parents.get(id) ?? []).map(nameOf),
+    });
+  }
+  if (steps.at(-1)?.cellId !== input.cellId) {
+    throw new PipebookError('bad_request', 'The cell is not in the notebook graph (is it part of a cycle?).', {
+      cellId: input.cellId,
+    });
+  }
+  return steps;
+}
+
+/**
+ * Marks the cells of every lost session stale in their notebook. Returns an unsubscribe function. The kernel calls
+ * this once per engine: `for (const e of engines) wireSessionLossStaleness(e, openNotebook)`.
+ */
+export function wireSessionLossStaleness(
+  engine: Engine,
+  openNotebook: (notebookId: string) => Promise<{ doc: Y.Doc; release: () => void }>,
+  onError: (e: unknown, event: SessionLostEvent) => void = () => {},
+): () => void {
+  if (!isSparkCellEngine(engine)) return () => {};
+  return engine.onSessionLost((event) => {
+    if (event.cellIds.length === 0 || event.notebookId === '') return;
+    void openNotebook(event.notebookId).then(
+      ({ doc, release }) => {
+        try {
+          markSessionLossStale(doc, event);
+        } finally {
+          release();
+        }
+      },
+      (e) => onError(e, event),
+    );
+  });
+}
+
+/** `GET /api/engines/:name/sessions`: Spark engines list their sessions; other engines have none. */
+export async function engineSessions(engine: Engine): Promise<EngineSessionsResponse> {
+  if (isSparkCellEngine(engine)) return engine.sessions();
+  return { engine: engine.info.name, type: engine.info.type, sessions: [] };
+}
