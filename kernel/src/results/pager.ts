@@ -36,7 +36,7 @@ export async function readPage(wh: DuckDBWarehouse, entry: ResultEntry, offset: 
 const INTEGER_TYPES = new Set(['TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'UTINYINT', 'USMALLINT', 'UINTEGER']);
 const WIDE_INTEGER_TYPES = new Set(['HUGEINT', 'UBIGINT', 'UHUGEINT']);
 
-/** JSON-safe rows: integers as numbers while exact (else strings), decimals of up to 15 digits as numbers. */
+/** JSON-safe rows: integers as numbers while exact (else strings), decimals as numbers while exact (else strings). */
 export function jsonRows(columns: ColumnInfo[], rows: unknown[][]): unknown[][] {
   const convert = columns.map((c) => {
     const t = c.type.toUpperCase();
@@ -47,10 +47,10 @@ export function jsonRows(columns: ColumnInfo[], rows: unknown[][]): unknown[][] 
         return Number.isSafeInteger(n) ? n : v;
       };
     }
-    const dec = /^DECIMAL\((\d+),\s*\d+\)$/.exec(t);
-    if (dec) {
-      const exact = Number(dec[1]) <= 15;
-      return (v: unknown) => (typeof v === 'string' && exact ? Number(v) : v);
+    if (t.startsWith('DECIMAL')) {
+      // A double holds 15 significant digits exactly: such decimals become numbers, wider ones stay strings.
+      return (v: unknown) =>
+        typeof v === 'string' && v.replace(/[-+.]/g, '').replace(/^0+/, '').length <= 15 ? Number(v) : v;
     }
     return undefined;
   });

@@ -164,8 +164,8 @@ export const resultQuerySchema = z.object({
 export type ResultQuery = z.infer<typeof resultQuerySchema>;
 
 /**
- * A page of a cell's last materialised result. Values are JSON: integers beyond 2^53 and decimals come as strings,
- * dates and timestamps as ISO-like strings, nested types as JSON. The Arrow format carries the same page as an
+ * A page of a cell's last materialised result. Values are JSON: integers and decimals as numbers while a double holds
+ * them exactly (otherwise strings), dates and timestamps as ISO-like strings, nested types as JSON. The Arrow format carries the same page as an
  * Arrow IPC stream (`application/vnd.apache.arrow.stream`) with the metadata below in `x-pipebook-*` headers.
  */
 export const resultPageSchema = z.object({
