@@ -3,9 +3,12 @@
 // `privateKeyEnv`, ...) that is read when the engine is created, so the config file can be committed and shown.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { PipebookError } from '@pipebook/shared';
+import { type ColumnInfo, PipebookError } from '@pipebook/shared';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { DatabricksEngine } from './databricks/engine.ts';
+import type { CatalogTable, Engine, EngineInfo, ExecuteOutcome } from './engine.ts';
+import { SnowflakeEngine } from './snowflake/engine.ts';
 
 export const CONFIG_FILES = ['pipebook.config.yaml', 'pipebook.config.yml', 'pipebook.config.json'] as const;
 
@@ -221,4 +224,62 @@ export function describeConnection(c: Connection): { name: string; type: Connect
     case 'databricks':
       return { name: c.name, type: c.type, label: c.label ?? `Databricks ${new URL(c.host).hostname}` };
   }
+}
+
+// ---- engines from connections ----
+
+export interface ConnectionEngineDeps {
+  env: SecretEnv;
+  fetch?: typeof fetch;
+}
+
+/** The engine for one connection. Throws PipebookError('invalid_config') when a secret it names is not set. */
+export function createConnectionEngine(c: Connection, deps: ConnectionEngineDeps): Engine {
+  switch (c.type) {
+    case 'snowflake':
+      return new SnowflakeEngine(c, deps);
+    case 'databricks':
+      return new DatabricksEngine(c, deps);
+  }
+}
+
+/**
+ * Stands in for a connection that could not be built (e.g. its env var is unset): it stays listed so the user sees
+ * it and, on use, why it does not work, instead of it silently vanishing.
+ */
+export class UnavailableEngine implements Engine {
+  readonly info: EngineInfo;
+  constructor(
+    c: Connection,
+    private readonly reason: string,
+  ) {
+    const d = describeConnection(c);
+    this.info = { name: c.name, type: c.type, dialect: c.type, label: `${d.label} (not available)` };
+  }
+  private fail(): never {
+    throw new PipebookError('invalid_config', this.reason);
+  }
+  async execute(): Promise<ExecuteOutcome> {
+    this.fail();
+  }
+  async validate(): Promise<ColumnInfo[]> {
+    this.fail();
+  }
+  async catalog(): Promise<CatalogTable[]> {
+    this.fail();
+  }
+  async close(): Promise<void> {}
+}
+
+/** Engine factory for the kernel's registry: one engine per connection in PIPEBOOK_HOME's config file. */
+export function connectionEngines(ctx: { home: string; env: SecretEnv }): Engine[] {
+  const config = loadConnectionsConfig(ctx.home);
+  return config.engines.map((c) => {
+    try {
+      return createConnectionEngine(c, { env: ctx.env });
+    } catch (err) {
+      if (err instanceof PipebookError) return new UnavailableEngine(c, err.message);
+      throw err;
+    }
+  });
 }
