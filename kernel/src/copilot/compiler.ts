@@ -1,70 +1,31 @@
-// The compiler verification uses. INTERIM: until shared/src/compile lands, a minimal chain builder for source-table
-// and SQL cells (references found as whole words naming another cell); replaced by buildGraph/compileCell.
+// Verification compiles proposals with the same shared compiler the runs use (graph errors from buildGraph, one
+// statement per cell from compileCell), with file sources resolved inside the data folder as the kernel does.
 import { type CellId, type CellSnapshot, PipebookError } from '@pipebook/shared';
+import { compileCell } from '@pipebook/shared/compile/compile';
 import type { Dialect } from '@pipebook/shared/compile/dialect';
+import { buildGraph } from '@pipebook/shared/graph/dag';
+import { resolveDataPath } from '../data/paths.ts';
 import type { CopilotCompiler } from './verify.ts';
 
-function quote(name: string) {
-  return `"${name.replace(/"/g, '""')}"`;
-}
-
-function upstreamNames(c: CellSnapshot, names: Set<string>): string[] {
-  if (c.kind !== 'sql') return [];
-  const words = new Set(
-    (c.source.replace(/--[^\n]*/g, '').match(/[A-Za-z_][A-Za-z0-9_]*/g) ?? []).map((w) => w.toLowerCase()),
-  );
-  return [...names].filter((n) => n !== c.name.toLowerCase() && words.has(n));
-}
-
-function bodyOf(c: CellSnapshot): string {
-  if (c.kind === 'sql') return c.source;
-  if (c.kind === 'source' && c.config.type === 'table') return `SELECT * FROM ${quote(String(c.config.table))}`;
-  throw new PipebookError('bad_request', `Cells of kind ${c.kind} cannot be compiled yet.`, { cellId: c.id });
-}
-
-export const copilotCompiler: CopilotCompiler = {
-  graphErrors(cells: CellSnapshot[], _dialect: Dialect) {
-    const errors = new Map<string, { code: string; message: string }>();
-    const byName = new Map<string, CellSnapshot[]>();
-    for (const c of cells) byName.set(c.name.toLowerCase(), [...(byName.get(c.name.toLowerCase()) ?? []), c]);
-    for (const [n, list] of byName)
-      if (list.length > 1)
-        for (const c of list) errors.set(c.id, { code: 'duplicate_name', message: `Two cells are named ${n}.` });
-    const names = new Set(byName.keys());
-    const state = new Map<string, 1 | 2>();
-    const visit = (c: CellSnapshot, path: string[]): void => {
-      if (state.get(c.id) === 2) return;
-      if (state.get(c.id) === 1) {
-        errors.set(c.id, { code: 'cycle', message: `Cycle: ${[...path, c.name].join(' -> ')}` });
-        return;
+export function createCopilotCompiler(opts: { dataDir?: string } = {}): CopilotCompiler {
+  const resolveFile = (p: string) => {
+    if (!opts.dataDir) throw new PipebookError('path_outside_data', 'File sources need a data folder.');
+    return resolveDataPath(opts.dataDir, p, { mustExist: true });
+  };
+  return {
+    graphErrors(cells: CellSnapshot[], dialect: Dialect) {
+      const out = new Map<string, { code: string; message: string }>();
+      for (const [id, errs] of buildGraph(cells, dialect).errors) {
+        if (errs[0]) out.set(id, { code: errs[0].code, message: errs[0].message });
       }
-      state.set(c.id, 1);
-      for (const n of upstreamNames(c, names)) {
-        const up = byName.get(n)?.[0];
-        if (up) visit(up, [...path, c.name]);
-        if (up && errors.get(up.id)?.code === 'cycle') errors.set(c.id, errors.get(up.id)!);
-      }
-      state.set(c.id, 2);
-    };
-    for (const c of cells) visit(c, []);
-    return errors;
-  },
-  compile(cells: CellSnapshot[], cellId: CellId, _dialect: Dialect) {
-    const byName = new Map(cells.map((c) => [c.name.toLowerCase(), c]));
-    const names = new Set(byName.keys());
-    const target = cells.find((c) => c.id === cellId);
-    if (!target) throw new PipebookError('not_found', 'No such cell.');
-    const order: CellSnapshot[] = [];
-    const seen = new Set<string>();
-    const visit = (c: CellSnapshot) => {
-      if (seen.has(c.id)) return;
-      seen.add(c.id);
-      for (const n of upstreamNames(c, names)) visit(byName.get(n)!);
-      order.push(c);
-    };
-    visit(target);
-    const ctes = order.slice(0, -1).map((c) => `${quote(c.name)} AS (\n${bodyOf(c)}\n)`);
-    const sql = ctes.length ? `WITH ${ctes.join(',\n')}\n${bodyOf(target)}` : bodyOf(target);
-    return { sql, chain: order.map((c) => c.id) };
-  },
-};
+      return out;
+    },
+    compile(cells: CellSnapshot[], cellId: CellId, dialect: Dialect) {
+      const out = compileCell(cells, cellId, dialect, { resolveFile });
+      return { sql: out.sql, chain: out.chain };
+    },
+  };
+}
+
+/** For callers without a data folder (tests, the evaluation script over tables only). */
+export const copilotCompiler: CopilotCompiler = createCopilotCompiler();

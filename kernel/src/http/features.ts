@@ -1,8 +1,9 @@
 // Extension point for feature routes on the kernel (Copilot). The kernel builds a KernelFeatureContext and calls
 // mountKernelFeatures once, under /api.
+import path from 'node:path';
 import type { Request, Router } from 'express';
 import type * as Y from 'yjs';
-import { copilotCompiler } from '../copilot/compiler.ts';
+import { createCopilotCompiler } from '../copilot/compiler.ts';
 import { mountCopilotRoutes } from '../copilot/routes.ts';
 import type { Engine, EngineInfo } from '../engines/engine.ts';
 
@@ -28,5 +29,7 @@ export interface KernelFeatureContext {
 }
 
 export function mountKernelFeatures(router: Router, ctx: KernelFeatureContext): void {
-  mountCopilotRoutes(router, ctx, { compiler: copilotCompiler });
+  // The data folder as the kernel config resolves it (PIPEBOOK_DATA_DIR or PIPEBOOK_HOME/data), for file sources.
+  const dataDir = path.resolve(process.env.PIPEBOOK_DATA_DIR || path.join(ctx.home, 'data'));
+  mountCopilotRoutes(router, ctx, { compiler: createCopilotCompiler({ dataDir }) });
 }
