@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import {
+  createViewSql,
+  dropWrapperFrames,
+  parseStructSchema,
+  pysparkCellCode,
+  quoteSparkIdent,
+  sparkTypeName,
+  stripHtml,
+  tracebackLine,
+} from './spark-code.ts';
+
+describe('Spark schemas', () => {
+  it('names Spark JSON types the way Spark SQL writes them', () => {
+    expect(sparkTypeName('long')).toBe('BIGINT');
+    expect(sparkTypeName('integer')).toBe('INT');
+    expect(sparkTypeName('string')).toBe('STRING');
+    expect(sparkTypeName('decimal(10, 2)')).toBe('DECIMAL(10,2)');
+    expect(sparkTypeName({ type: 'array', elementType: 'long', containsNull: true })).toBe('ARRAY<BIGINT>');
+    expect(sparkTypeName({ type: 'map', keyType: 'string', valueType: 'double' })).toBe('MAP<STRING,DOUBLE>');
+    expect(sparkTypeName({ type: 'struct', fields: [{ name: 'a', type: 'date', nullable: true, metadata: {} }] })).toBe(
+      'STRUCT<a:DATE>',
+    );
+  });
+
+  it('reads a StructType schema and refuses anything else', () => {
+    expect(
+      parseStructSchema({
+        type: 'struct',
+        fields: [
+          { name: 'id', type: 'long', nullable: false, metadata: {} },
+          { name: 'ts', type: 'timestamp', nullable: true, metadata: {} },
+        ],
+      }),
+    ).toEqual([
+      { name: 'id', type: 'BIGINT' },
+      { name: 'ts', type: 'TIMESTAMP' },
+    ]);
+    expect(() => parseStructSchema({ fields: [] })).toThrow(/struct schema/);
+  });
+});
+
+describe('code sent to Spark', () => {
+  it('wraps a cell SELECT in a temp view named after the cell, trailing semicolons dropped', () => {
+    expect(createViewSql('my`cell', 'SELECT 1 ;\n')).toBe('CREATE OR REPLACE TEMP VIEW `my``cell` AS\nSELECT 1');
+    expect(quoteSparkIdent('a')).toBe('`a`');
+  });
+
+  it('compiles PySpark code under the cell name so tracebacks point into the cell', () => {
+    const code = pysparkCellCode('sales', 'x = """tri"ple"""\nx', ['orders']);
+    expect(code).toContain('filename="<cell sales>"');
+    expect(code).toContain('for n in ["orders"]:');
+    expect(code).toContain('df.createOrReplaceTempView("sales")');
+    expect(code).toContain(JSON.stringify('x = """tri"ple"""\nx'));
+  });
+
+  it('finds the innermost line of the cell in a traceback and drops the wrapper frames', () => {
+    const tb = [
+      'Traceback (most recent call last):\n',
+      '  File "<stdin>", line 15, in <module>\n',
+      '  File "<cell sales>", line 2, in <module>\n',
+      '  File "<cell sales>", line 7, in helper\n',
+      '  File "/opt/spark/python/pyspark/sql/dataframe.py", line 3, in filter\n',
+      'AnalysisException: nope\n',
+    ];
+    expect(tracebackLine(tb, 'sales')).toBe(7);
+    expect(tracebackLine(tb, 'other')).toBeUndefined();
+    expect(dropWrapperFrames(tb)).toHaveLength(5);
+    expect(dropWrapperFrames(tb).join('')).not.toContain('<stdin>');
+  });
+
+  it('turns a Databricks HTML error summary into text', () => {
+    expect(stripHtml('<span class="ansi-red-fg">KeyError</span>: &#39;a&#39; &lt;b&gt;')).toBe("KeyError: 'a' <b>");
+  });
+});

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { DatabricksClusterEngine } from '../databricks-commands/cluster-engine.ts';
+import { LivyEngine } from './livy-engine.ts';
+import {
+  createSparkConnectionEngine,
+  databricksClusterConnectionSchema,
+  describeSparkConnection,
+  livyConnectionSchema,
+} from './spark-connections.ts';
+
+describe('Spark connections', () => {
+  it('parses a Livy entry behind Knox and builds the engine with the password from the environment', async () => {
+    const c = livyConnectionSchema.parse({
+      name: 'spark',
+      type: 'livy',
+      url: 'https://knox.example.com/gateway/default/livy/v1',
+      auth: { type: 'basic', user: 'ana', passwordEnv: 'LIVY_PASSWORD' },
+      session: { driverMemory: '2g', conf: { 'spark.sql.shuffle.partitions': '8' } },
+      healthCheckSeconds: 0,
+    });
+    const engine = createSparkConnectionEngine(c, { LIVY_PASSWORD: 'pw' });
+    expect(engine).toBeInstanceOf(LivyEngine);
+    expect(engine.info).toMatchObject({ name: 'spark', type: 'livy', dialect: 'databricks' });
+    expect(describeSparkConnection(c)).toBe('Livy knox.example.com');
+    await engine.close();
+    expect(() => createSparkConnectionEngine(c, {})).toThrow(/LIVY_PASSWORD \(auth.passwordEnv\) is not set/);
+  });
+
+  it('refuses inline secrets and builds a Databricks cluster engine', async () => {
+    expect(
+      livyConnectionSchema.safeParse({
+        name: 's',
+        type: 'livy',
+        url: 'http://h:8998',
+        auth: { type: 'basic', user: 'a', password: 'x' },
+      }).success,
+    ).toBe(false);
+    const c = databricksClusterConnectionSchema.parse({
+      name: 'cluster',
+      type: 'databricks-cluster',
+      host: 'https://adb-1.2.azuredatabricks.net',
+      clusterId: '0101-120000-abcd1234',
+      auth: { type: 'pat', tokenEnv: 'DATABRICKS_TOKEN' },
+      healthCheckSeconds: 0,
+    });
+    const engine = createSparkConnectionEngine(c, { DATABRICKS_TOKEN: 'dapi' });
+    expect(engine).toBeInstanceOf(DatabricksClusterEngine);
+    expect(describeSparkConnection(c)).toBe('Databricks cluster 0101-120000-abcd1234');
+    await engine.close();
+  });
+});
