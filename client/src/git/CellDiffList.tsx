@@ -21,7 +21,7 @@ const LINE_STYLE: Record<string, Record<string, string>> = {
 /** Per-cell changes between two snapshots: status, names, and each cell's unified diff. */
 export function CellDiffList(props: { diff: NotebookDiff }) {
   return (
-    <div class="git-diff" aria-label="Changes">
+    <section class="git-diff" aria-label="Changes">
       <Show when={props.diff.title}>
         {(t) => (
           <p>
@@ -53,6 +53,6 @@ export function CellDiffList(props: { diff: NotebookDiff }) {
           )}
         </For>
       </ul>
-    </div>
+    </section>
   );
 }

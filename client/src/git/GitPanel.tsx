@@ -280,7 +280,7 @@ export function GitPanel(props: GitPanelProps) {
             Create
           </button>
         </form>
-        <div aria-label="Merge">
+        <fieldset aria-label="Merge">
           <label>
             Merge branch
             <select value={mergeFrom()} onChange={(e) => setMergeFrom(e.currentTarget.value)}>
@@ -316,7 +316,7 @@ export function GitPanel(props: GitPanelProps) {
               </For>
             </ul>
           </Show>
-        </div>
+        </fieldset>
       </section>
 
       <section aria-label="Export and remote">

@@ -2,8 +2,8 @@
 // source(), models/sources.yml, models/schema.yml with column types from the last runs), a plain pipeline.sql that
 // builds everything on DuckDB in dependency order, a README, and pipebook.yml (the notebook's own cell list, so an
 // import gives back the same notebook). SQL is DuckDB's dialect; visual steps are compiled by the shared compiler.
-import type { CellId, CellSnapshot, NotebookState, RunSummary } from '@pipebook/shared';
-import { quoteIdent, quoteQualified, stringLiteral } from '@pipebook/shared/compile/quote';
+import { assertNever, type CellId, type CellSnapshot, type NotebookState, type RunSummary } from '@pipebook/shared';
+import { quoteIdent, quoteQualified } from '@pipebook/shared/compile/quote';
 import { compileTargetStatement } from '@pipebook/shared/compile/target';
 import { compileGenerated, readTarget } from '@pipebook/shared/compile/visual';
 import { buildGraph } from '@pipebook/shared/graph/dag';
@@ -65,6 +65,8 @@ export function placeCells(state: NotebookState): CellPlacement[] {
       case 'union':
       case 'target':
         return { cell, stem, role: 'model', file: `models/${stem}.sql` };
+      default:
+        return assertNever(cell.kind, 'cell kind');
     }
   });
 }
