@@ -244,9 +244,27 @@ export class NotebookCompiler {
     const chain = [...included].sort(byRank);
     const subs = [...substituted.keys()].sort(byRank);
     // Bodies first, so a broken upstream is reported before any text is assembled.
-    const rootBody = this.body(root);
+    let rootBody = this.body(root);
     const bodies = new Map<CellId, CellBody>();
     for (const c of chain) if (c !== root) bodies.set(c, this.body(c));
+
+    // A source reading a bare table named like a CTE of this statement (the demo's source `orders` reads the table
+    // `orders`) would read the CTE instead in Snowflake, where a CTE is in scope in its own body. Such tables are read
+    // first, under internal names no CTE has, and the source's CTE reads that.
+    const cteCells = [...chain.filter((c) => c !== root || !rootBody.direct), ...subs];
+    const names = new Set(cteCells.map((id) => g.byId.get(id)!.name.toLowerCase()));
+    const early: Array<{ id: CellId; name: string; body: CellBody }> = [];
+    for (const c of chain) {
+      const cell = g.byId.get(c)!;
+      const table = cell.config.table;
+      if (cell.kind !== 'source' || cell.config.type !== 'table' || typeof table !== 'string') continue;
+      if (cell.config.schema || cell.config.catalog || !names.has(table.toLowerCase())) continue;
+      const name = quoteIdent(this.dialect, `__pipebook_table_${cell.name}`);
+      early.push({ id: c, name, body: { text: `SELECT * FROM ${quoteIdent(this.dialect, table)}`, direct: true } });
+      const replaced = { text: `SELECT * FROM ${name}`, direct: true };
+      if (c === root) rootBody = replaced;
+      else bodies.set(c, replaced);
+    }
 
     const lines: string[] = [];
     const segments: SourceMapSegment[] = [];
@@ -261,17 +279,22 @@ export class NotebookCompiler {
       );
     };
 
-    if (chain.length === 1 && subs.length === 0) {
+    if (chain.length === 1 && subs.length === 0 && early.length === 0) {
       add(root, rootBody.text, rootBody.cellLine);
     } else {
       lines.push('WITH');
-      const ctes: Array<{ id: CellId; body: CellBody }> = [
-        ...subs.map((id) => ({ id, body: { text: `SELECT * FROM ${substituted.get(id)}`, direct: true } })),
-        ...chain.filter((c) => c !== root).map((id) => ({ id, body: bodies.get(id)! })),
+      const ctes: Array<{ id: CellId; name: string; body: CellBody }> = [
+        ...early,
+        ...subs.map((id) => ({
+          id,
+          name: this.cteName(id),
+          body: { text: `SELECT * FROM ${substituted.get(id)}`, direct: true },
+        })),
+        ...chain.filter((c) => c !== root).map((id) => ({ id, name: this.cteName(id), body: bodies.get(id)! })),
       ];
-      if (!rootBody.direct) ctes.push({ id: root, body: rootBody });
-      ctes.forEach(({ id, body }, i) => {
-        add(id, `${this.cteName(id)} AS (`);
+      if (!rootBody.direct) ctes.push({ id: root, name: this.cteName(root), body: rootBody });
+      ctes.forEach(({ id, name, body }, i) => {
+        add(id, `${name} AS (`);
         add(id, body.text, body.cellLine);
         add(id, i === ctes.length - 1 ? ')' : '),');
       });

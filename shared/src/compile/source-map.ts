@@ -62,3 +62,14 @@ export function shiftSourceMap(map: SourceMap, by: number, extraLines = by): Sou
     segments: map.segments.map((s) => ({ ...s, startLine: s.startLine + by, endLine: s.endLine + by })),
   };
 }
+
+/**
+ * The 1-based line/column a DuckDB error points at, read from its `LINE n: <text>` line and the caret under it.
+ * DuckDB may trim a long line on the left, in which case the column is the caret's place in the shown text.
+ */
+export function duckdbErrorPosition(message: string): { line: number; column: number } | undefined {
+  const m = /\n(LINE (\d+): )(.*)\n( *)\^/.exec(message);
+  if (!m) return undefined;
+  const column = m[4].length - m[1].length + 1;
+  return { line: Number(m[2]), column: Math.max(1, column) };
+}

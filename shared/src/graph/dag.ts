@@ -262,6 +262,7 @@ export function buildGraph(cells: readonly CellSnapshot[], dialect: Dialect = 'd
     const byNameRef = (name: string, offset: number | undefined, what: string) => {
       const ids = byName.get(name.toLowerCase());
       if (!ids) return;
+      if (ids.length === 1 && ids[0] === c.id) return;
       const pos = offset === undefined ? undefined : lineColumnAt(c.source, offset);
       if (ids.length > 1) {
         addError(errors, c.id, {
@@ -361,16 +362,16 @@ export function buildGraph(cells: readonly CellSnapshot[], dialect: Dialect = 'd
   if (order.length < list.length) {
     const placed = new Set(order);
     const rest = list.filter((c) => !placed.has(c.id)).map((c) => c.id);
-    for (const cycle of findCycles(rest, upstream, display)) {
+    for (const cycle of findCycles(rest, upstream, downstream, display)) {
       cycles.push(cycle);
       const names = [...cycle, cycle[0]].map((id) => byId.get(id)!.name);
-      for (const id of cycle) {
-        addError(errors, id, {
-          code: 'cycle',
-          message: `These cells read each other in a circle: ${names.join(' -> ')}.`,
-          cycle: names,
-        });
-      }
+      // A long loop is named by its ends, so the message stays readable (the full list is in `cycle`).
+      const shown =
+        names.length <= 12
+          ? names.join(' -> ')
+          : `${names.slice(0, 6).join(' -> ')} -> ... -> ${names.slice(-3).join(' -> ')}`;
+      const message = `These cells read each other in a circle: ${shown}.`;
+      for (const id of cycle) addError(errors, id, { code: 'cycle', message, cycle: names });
     }
     order.push(...rest);
   }
@@ -383,7 +384,12 @@ export function buildGraph(cells: readonly CellSnapshot[], dialect: Dialect = 'd
  * The cycles among cells Kahn's algorithm could not place (strongly connected components with more than one cell,
  * found with Tarjan's algorithm), each as a path through the component starting at its first cell in display order.
  */
-function findCycles(rest: CellId[], upstream: Map<CellId, CellId[]>, display: Map<CellId, number>): CellId[][] {
+function findCycles(
+  rest: CellId[],
+  upstream: Map<CellId, CellId[]>,
+  downstream: Map<CellId, CellId[]>,
+  display: Map<CellId, number>,
+): CellId[][] {
   const inRest = new Set(rest);
   const index = new Map<CellId, number>();
   const low = new Map<CellId, number>();
@@ -391,7 +397,15 @@ function findCycles(rest: CellId[], upstream: Map<CellId, CellId[]>, display: Ma
   const stack: CellId[] = [];
   const components: CellId[][] = [];
   let counter = 0;
-  const edges = (v: CellId) => (upstream.get(v) ?? []).filter((u) => inRest.has(u));
+  const edgeCache = new Map<CellId, CellId[]>();
+  const edges = (v: CellId) => {
+    let e = edgeCache.get(v);
+    if (!e) {
+      e = (upstream.get(v) ?? []).filter((u) => inRest.has(u));
+      edgeCache.set(v, e);
+    }
+    return e;
+  };
   // Iterative Tarjan, so a long chain cannot overflow the call stack.
   for (const root of rest) {
     if (index.has(root)) continue;
@@ -436,8 +450,7 @@ function findCycles(rest: CellId[], upstream: Map<CellId, CellId[]>, display: Ma
       const members = new Set(comp);
       const start = [...comp].sort((x, y) => display.get(x)! - display.get(y)!)[0];
       // Walk downstream inside the component back to the start (BFS for the shortest loop).
-      const readers = (v: CellId) =>
-        comp.filter((w) => (upstream.get(w) ?? []).includes(v)).sort((x, y) => display.get(x)! - display.get(y)!);
+      const readers = (v: CellId) => downstream.get(v) ?? [];
       const prev = new Map<CellId, CellId>();
       const queue: CellId[] = [start];
       const seen = new Set<CellId>([start]);

@@ -15,9 +15,7 @@ describe('findReferences', () => {
   });
 
   it('ignores columns, select lists, GROUP BY lists and function arguments named like tables', () => {
-    expect(names('SELECT orders, count(customers) FROM t WHERE x IN (1, 2) GROUP BY orders, customers')).toEqual([
-      't',
-    ]);
+    expect(names('SELECT orders, count(customers) FROM t WHERE x IN (1, 2) GROUP BY orders, customers')).toEqual(['t']);
     expect(names('SELECT EXTRACT(year FROM orders), substring(s FROM 2) FROM t')).toEqual(['t']);
     expect(names('SELECT * FROM t WHERE a IS DISTINCT FROM orders OR b IS NOT DISTINCT FROM c')).toEqual(['t']);
   });
@@ -57,11 +55,7 @@ describe('findReferences', () => {
   it('follows subqueries, set operations and FROM-first syntax', () => {
     expect(names('SELECT * FROM (SELECT * FROM a) s, (SELECT 1) t2 UNION ALL SELECT * FROM b')).toEqual(['a', 'b']);
     expect(names('FROM a SELECT x')).toEqual(['a']);
-    expect(names('SELECT * FROM a WHERE x IN (SELECT y FROM b) AND EXISTS (SELECT 1 FROM c)')).toEqual([
-      'a',
-      'b',
-      'c',
-    ]);
+    expect(names('SELECT * FROM a WHERE x IN (SELECT y FROM b) AND EXISTS (SELECT 1 FROM c)')).toEqual(['a', 'b', 'c']);
     expect(names('TABLE a UNION TABLE b')).toEqual(['a', 'b']);
     expect(names('PIVOT a ON year USING sum(x)')).toEqual(['a']);
     expect(names('SELECT * FROM t LATERAL VIEW explode(m) x AS k, v')).toEqual(['t']);

@@ -104,7 +104,7 @@ describe('tokenize', () => {
   });
 
   it('keeps the end of every token at the start of the next with trivia on (covers all input)', () => {
-    const sql = "SELECT 'x''y', \"q\"\"\" -- c\n/* b */ FROM $$s$$ WHERE a != ? AND :p";
+    const sql = 'SELECT \'x\'\'y\', "q""" -- c\n/* b */ FROM $$s$$ WHERE a != ? AND :p';
     const toks = tokenize(sql, 'snowflake', { trivia: true });
     expect(toks[0].start).toBe(0);
     for (let i = 1; i < toks.length; i++) expect(toks[i].start).toBe(toks[i - 1].end);
