@@ -1,6 +1,6 @@
-// The run queue: cells ready to execute wait here for a slot. Slots are shared by all notebooks, handed out
-// round-robin between notebooks, and one notebook never holds every slot (one is always left for the others), so
-// one person's long run does not keep another notebook's short one from starting.
+// The run queue: cells ready to execute wait here for a slot. Slots are shared by all notebooks; the next slot goes
+// to the waiting notebook served least recently, and one notebook never holds every slot (one is always left for
+// the others), so one person's long run does not keep another notebook's short one from starting.
 export interface QueuedJob {
   notebookId: string;
   runId: string;
@@ -13,8 +13,9 @@ export interface QueuedJob {
 export class RunQueue {
   private readonly waiting = new Map<string, QueuedJob[]>();
   private readonly running = new Map<string, number>();
-  private ring: string[] = [];
-  private next = 0;
+  /** When each notebook with work was last given a slot (a counter, not a clock). */
+  private readonly lastServed = new Map<string, number>();
+  private tick = 0;
   private active = 0;
 
   constructor(
@@ -24,29 +25,25 @@ export class RunQueue {
   ) {}
 
   enqueue(job: QueuedJob): void {
-    let list = this.waiting.get(job.notebookId);
-    if (!list) {
-      list = [];
-      this.waiting.set(job.notebookId, list);
-      this.ring.push(job.notebookId);
-    }
-    list.push(job);
+    const list = this.waiting.get(job.notebookId);
+    if (list) list.push(job);
+    else this.waiting.set(job.notebookId, [job]);
     this.pump();
   }
 
   /** Removes a run's waiting jobs (calling their drop()). */
   cancelRun(runId: string): number {
     let n = 0;
-    for (const [nb, list] of this.waiting) {
-      const keep: QueuedJob[] = [];
+    for (const [nb, list] of [...this.waiting]) {
+      const keep = list.filter((j) => j.runId !== runId);
       for (const j of list) {
         if (j.runId === runId) {
           n++;
           j.drop();
-        } else keep.push(j);
+        }
       }
       if (keep.length) this.waiting.set(nb, keep);
-      else this.forget(nb);
+      else this.waiting.delete(nb);
     }
     return n;
   }
@@ -57,30 +54,18 @@ export class RunQueue {
     return { active: this.active, waiting };
   }
 
-  private forget(nb: string): void {
-    this.waiting.delete(nb);
-    const i = this.ring.indexOf(nb);
-    if (i >= 0) {
-      this.ring.splice(i, 1);
-      if (this.next > i) this.next--;
-    }
-  }
-
   private pick(): QueuedJob | undefined {
-    const n = this.ring.length;
-    for (let k = 0; k < n; k++) {
-      const idx = (this.next + k) % n;
-      const nb = this.ring[idx];
-      const busy = this.running.get(nb) ?? 0;
-      if (busy >= this.perNotebook) continue;
-      const list = this.waiting.get(nb)!;
-      const job = list.shift()!;
-      if (list.length === 0) this.forget(nb);
-      else this.next = (idx + 1) % this.ring.length;
-      if (this.ring.length && this.next >= this.ring.length) this.next = 0;
-      return job;
+    let best: string | undefined;
+    for (const nb of this.waiting.keys()) {
+      if ((this.running.get(nb) ?? 0) >= this.perNotebook) continue;
+      if (best === undefined || (this.lastServed.get(nb) ?? 0) < (this.lastServed.get(best) ?? 0)) best = nb;
     }
-    return undefined;
+    if (best === undefined) return undefined;
+    const list = this.waiting.get(best)!;
+    const job = list.shift()!;
+    if (list.length === 0) this.waiting.delete(best);
+    this.lastServed.set(best, ++this.tick);
+    return job;
   }
 
   private pump(): void {
@@ -96,7 +81,10 @@ export class RunQueue {
           this.active--;
           const left = (this.running.get(job.notebookId) ?? 1) - 1;
           if (left > 0) this.running.set(job.notebookId, left);
-          else this.running.delete(job.notebookId);
+          else {
+            this.running.delete(job.notebookId);
+            if (!this.waiting.has(job.notebookId)) this.lastServed.delete(job.notebookId);
+          }
           this.pump();
         });
     }
