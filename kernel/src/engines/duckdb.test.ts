@@ -66,7 +66,7 @@ describe('DuckDBEngine', () => {
       signal: new AbortController().signal,
       resultPath: resultPath('other'),
     });
-    expect((await other).rowCount).toBe(1);
+    expect(await other).toMatchObject({ rowCount: 1 });
     await new Promise((r) => setTimeout(r, 100));
     const t0 = performance.now();
     ac.abort();
