@@ -48,7 +48,6 @@ export class SparkChainRunner {
         if (!isTarget && held && held.view === step.name && held.inputHash !== undefined) {
           if (held.inputHash === step.inputHash) continue;
         }
-        e.holdings.delete(step.cellId);
         const inputs = step.inputs ?? steps.slice(0, i).map((s) => s.name);
         const label = `${step.name} (${i + 1}/${steps.length})`;
         onProgress?.({ state: 'running', message: `Running ${label}` });
