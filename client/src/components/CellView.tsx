@@ -362,11 +362,13 @@ export function CellView(props: { session: NotebookSession; id: CellId; index: n
                 <span class="status-rows"> · {s.runtime.progress[props.id]!.rows} rows so far</span>
               </Show>
               <Show when={status().busy}>
-                <progress
-                  aria-label={`Progress of ${m().name}`}
-                  max="1"
-                  value={status().fraction ?? s.runtime.progress[props.id]?.fraction ?? undefined}
-                />
+                {/* An indeterminate bar until the engine reports a fraction (value must then be finite). */}
+                <Show
+                  when={status().fraction ?? s.runtime.progress[props.id]?.fraction}
+                  fallback={<progress aria-label={`Progress of ${m().name}`} />}
+                >
+                  {(f) => <progress aria-label={`Progress of ${m().name}`} max="1" value={f()} />}
+                </Show>
               </Show>
             </div>
             <Show when={run()?.status === 'error' && run()?.error}>

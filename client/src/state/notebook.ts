@@ -77,6 +77,12 @@ function metaOf(cell: CellMap): CellMeta {
   return { id: s.id, name: s.name, kind: s.kind, config: s.config, ...(s.engine ? { engine: s.engine } : {}) };
 }
 
+function plainPatch(patch: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(patch)) out[k] = v === undefined ? undefined : JSON.parse(JSON.stringify(v));
+  return out;
+}
+
 function sameIds(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
@@ -198,7 +204,8 @@ export function createNotebookStore(doc: Y.Doc, userId: string, opts: { textSett
       undoManager.stopCapturing();
       renameCell(doc, id, name, origin);
     },
-    setConfig: (id, patch) => setConfig(doc, id, patch, origin),
+    // Form values may be Solid store proxies, which structuredClone (inside setConfig) refuses: pass plain JSON.
+    setConfig: (id, patch) => setConfig(doc, id, plainPatch(patch), origin),
     setEngine: (id, engine) => setCellEngine(doc, id, engine, origin),
     setTitle: (title) => setTitle(doc, title, origin),
   };

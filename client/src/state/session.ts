@@ -70,7 +70,10 @@ export function createNotebookSession(id: string): NotebookSession {
   });
 
   const pipeline = createMemo(() =>
-    pipelineOf(store.snapshots(), (e) => runtime.dialectOf(e), store.meta().defaultEngine),
+    pipelineOf(store.snapshots(), {
+      dialectOf: (e) => runtime.engines().find((x) => x.name === e)?.dialect,
+      defaultEngine: store.meta().defaultEngine,
+    }),
   );
 
   const completionSchema = createMemo(() =>
