@@ -45,6 +45,14 @@ const EMPTY_STATE: NotebookState = { title: 'Untitled', defaultEngine: 'duckdb',
 
 const queues = new Map<string, Promise<unknown>>();
 
+interface Committed {
+  files: Map<string, string>;
+  head: string;
+  branch: string;
+}
+/** Per repository directory (shared by every NotebookRepo on it): see NotebookRepo.committed. */
+const committedByDir = new Map<string, Committed>();
+
 /** Runs `fn` after every earlier operation on the same repository has finished. */
 function serialize<T>(key: string, fn: () => Promise<T>): Promise<T> {
   const prev = queues.get(key) ?? Promise.resolve();
@@ -69,6 +77,19 @@ export class NotebookRepo {
   readonly dir: string;
   private plainGit: SimpleGit | undefined;
   private ready: Promise<void> | undefined;
+  /**
+   * The files of the last commit this process made, known to equal the working tree, the index and HEAD's tree.
+   * With it a snapshot writes and stages only the files that changed (a 300-cell notebook with one edit touches one
+   * file); anything that moves HEAD another way (switch, fast-forward) drops it and the next snapshot compares the
+   * whole tree.
+   */
+  private get committed(): Committed | undefined {
+    return committedByDir.get(this.dir);
+  }
+  private set committed(value: Committed | undefined) {
+    if (value) committedByDir.set(this.dir, value);
+    else committedByDir.delete(this.dir);
+  }
 
   constructor(home: string, notebookId: string) {
     this.dir = repoDir(home, notebookId);
@@ -186,26 +207,16 @@ export class NotebookRepo {
     for (const path of existing) {
       if (!files.has(path)) await rm(join(this.dir, path), { force: true });
     }
-    const dirs = new Set<string>();
     for (const [path, content] of files) {
-      const abs = resolve(this.dir, path);
-      // Paths come from stateToFiles (safe stems), but never trust a path to stay inside the repository.
-      if (!abs.startsWith(this.dir + sep))
-        throw new PipebookError('invalid_name', `Refused to write outside the repository: ${path}`);
-      const parent = abs.slice(0, abs.lastIndexOf(sep));
-      if (!dirs.has(parent)) {
-        await mkdir(parent, { recursive: true });
-        dirs.add(parent);
-      }
       if (existing.has(path)) {
-        const old = await readFile(abs, 'utf8').catch(() => undefined);
+        const old = await readFile(join(this.dir, path), 'utf8').catch(() => undefined);
         if (old === content) continue;
       }
-      await writeFile(abs, content);
+      await this.writeFileInside(path, content);
     }
   }
 
-  /** Stages the working tree and commits it with `parents`; returns the new commit (or undefined when unchanged). */
+  /** Stages the whole working tree and commits it with `parents`; returns the new commit (undefined when unchanged). */
   private async commitTree(
     parents: string[],
     identity: GitIdentity,
@@ -218,9 +229,18 @@ export class NotebookRepo {
       const parentTree = (await this.git.raw(['rev-parse', `${parents[0]}^{tree}`])).trim();
       if (parentTree === tree) return undefined;
     }
-    // The message goes through a file, so user text is never an argument.
-    const msgFile = join(this.dir, '.git', 'PIPEBOOK_COMMIT_MSG');
-    await writeFile(msgFile, `${message}\n`);
+    return this.commitIndex(parents, identity, message, tree);
+  }
+
+  /** Commits the index as it stands with `parents` and moves HEAD (its branch) to the new commit. */
+  private async commitIndex(
+    parents: string[],
+    identity: GitIdentity,
+    message: string,
+    writtenTree?: string,
+  ): Promise<string> {
+    const tree = writtenTree ?? (await this.git.raw(['write-tree'])).trim();
+    const msgFile = await this.messageFile(message);
     const args = ['commit-tree', tree];
     for (const p of parents) args.push('-p', p);
     args.push('-F', msgFile);
@@ -233,11 +253,78 @@ export class NotebookRepo {
   /** Commits `state` on the current branch; author is `identity`. */
   snapshot(state: NotebookState, identity: GitIdentity, message: string): Promise<SnapshotResult> {
     return this.exclusive(async () => {
-      await this.writeTree(stateToFiles(state));
+      const files = stateToFiles(state);
+      const known = await this.validCommitted();
+      if (known) {
+        // Fast path: three git calls whatever the notebook's size (stage the changed files, commit, read the hash).
+        const { changed, deleted } = await this.writeChanges(known.files, files);
+        if (!changed.length && !deleted.length) return { commit: known.head, created: false, branch: known.branch };
+        for (let i = 0; i < changed.length; i += 500) await this.git.raw(['add', '--', ...changed.slice(i, i + 500)]);
+        for (let i = 0; i < deleted.length; i += 500) {
+          await this.git.raw(['rm', '--cached', '--quiet', '--ignore-unmatch', '--', ...deleted.slice(i, i + 500)]);
+        }
+        const msgFile = await this.messageFile(message);
+        await this.gitWith({ identity }).raw(['commit', '--quiet', '--no-verify', '--no-edit', '-F', msgFile]);
+        const commit = (await this.git.raw(['rev-parse', '--verify', 'HEAD'])).trim();
+        this.committed = { files, head: commit, branch: known.branch };
+        return { commit, created: true, branch: known.branch };
+      }
       const parent = await this.head();
+      await this.writeTree(files);
       const commit = await this.commitTree(parent ? [parent] : [], identity, message, !parent);
-      return { commit: commit ?? parent!, created: commit !== undefined, branch: await this.currentBranch() };
+      const branch = await this.currentBranch();
+      this.committed = { files, head: commit ?? parent!, branch };
+      return { commit: commit ?? parent!, created: commit !== undefined, branch };
     });
+  }
+
+  /** The cached last commit, if HEAD still points at it (checked on the loose ref file, without spawning git). */
+  private async validCommitted(): Promise<Committed | undefined> {
+    const known = this.committed;
+    if (!known) return undefined;
+    const head = await readFile(join(this.dir, '.git', 'HEAD'), 'utf8').catch(() => '');
+    const ref = await readFile(join(this.dir, '.git', 'refs', 'heads', ...known.branch.split('/')), 'utf8').catch(
+      () => '',
+    );
+    if (head.trim() === `ref: refs/heads/${known.branch}` && ref.trim() === known.head) return known;
+    this.committed = undefined;
+    return undefined;
+  }
+
+  /** The message goes through a file, so user text is never an argument. */
+  private async messageFile(message: string): Promise<string> {
+    const msgFile = join(this.dir, '.git', 'PIPEBOOK_COMMIT_MSG');
+    await writeFile(msgFile, `${message}\n`);
+    return msgFile;
+  }
+
+  /** Writes the files that differ from `before` and deletes the ones gone; returns both lists. */
+  private async writeChanges(
+    before: Map<string, string>,
+    after: Map<string, string>,
+  ): Promise<{ changed: string[]; deleted: string[] }> {
+    const changed: string[] = [];
+    const deleted: string[] = [];
+    for (const [path, content] of after) {
+      if (before.get(path) === content) continue;
+      await this.writeFileInside(path, content);
+      changed.push(path);
+    }
+    for (const path of before.keys()) {
+      if (after.has(path)) continue;
+      await rm(join(this.dir, path), { force: true });
+      deleted.push(path);
+    }
+    return { changed, deleted };
+  }
+
+  private async writeFileInside(path: string, content: string): Promise<void> {
+    const abs = resolve(this.dir, path);
+    // Paths come from stateToFiles (safe stems), but never trust a path to stay inside the repository.
+    if (!abs.startsWith(this.dir + sep))
+      throw new PipebookError('invalid_name', `Refused to write outside the repository: ${path}`);
+    await mkdir(abs.slice(0, abs.lastIndexOf(sep)), { recursive: true });
+    await writeFile(abs, content);
   }
 
   history(opts: { rev?: string; limit?: number } = {}): Promise<SnapshotInfo[]> {
@@ -310,8 +397,9 @@ export class NotebookRepo {
         .catch(() => '');
       if (!sha) throw new PipebookError('not_found', `No branch "${branch}".`);
       await this.git.raw(['symbolic-ref', '-m', 'pipebook switch', 'HEAD', `refs/heads/${branch}`]);
-      // Keep the index on the branch; the next snapshot rewrites the working tree anyway.
+      // Keep the index on the branch; the next snapshot rewrites the working tree and stages all of it.
       await this.git.raw(['read-tree', sha]);
+      this.committed = undefined;
       return sha;
     });
   }
@@ -330,7 +418,10 @@ export class NotebookRepo {
       const theirs = await this.resolve(theirsRev);
       if (!ours) {
         const state = filesToState(await this.readFiles(theirs));
-        if (!opts.dryRun) await this.git.raw(['update-ref', 'HEAD', theirs]);
+        if (!opts.dryRun) {
+          await this.git.raw(['update-ref', 'HEAD', theirs]);
+          this.committed = undefined;
+        }
         return {
           kind: 'fast_forward',
           commit: opts.dryRun ? undefined : theirs,
@@ -349,7 +440,10 @@ export class NotebookRepo {
       }
       if (base === ours) {
         const state = filesToState(await this.readFiles(theirs));
-        if (!opts.dryRun) await this.git.raw(['update-ref', '-m', 'pipebook fast-forward', 'HEAD', theirs, ours]);
+        if (!opts.dryRun) {
+          await this.git.raw(['update-ref', '-m', 'pipebook fast-forward', 'HEAD', theirs, ours]);
+          this.committed = undefined;
+        }
         return {
           kind: 'fast_forward',
           commit: opts.dryRun ? undefined : theirs,
@@ -365,7 +459,8 @@ export class NotebookRepo {
       ]);
       const result = mergeStates(baseState, ourState, theirState, opts.resolutions);
       if (opts.dryRun) return { kind: 'merge', ...result };
-      await this.writeTree(stateToFiles(result.state));
+      const mergedFiles = stateToFiles(result.state);
+      await this.writeTree(mergedFiles);
       const label = opts.label ?? theirsRev;
       const conflictNote = result.conflicts.length
         ? `\n\nConflicting cells (${result.conflicts.length}):\n${result.conflicts
@@ -374,6 +469,7 @@ export class NotebookRepo {
         : '';
       const message = `${opts.message ?? `Merge ${label}`}${conflictNote}`;
       const commit = await this.commitTree([ours, theirs], identity, message, true);
+      this.committed = commit ? { files: mergedFiles, head: commit, branch: await this.currentBranch() } : undefined;
       return { kind: 'merge', commit, ...result };
     });
   }
