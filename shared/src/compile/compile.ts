@@ -39,10 +39,23 @@ export interface CompiledCell {
 /** The SQL a single cell stands for, before it is placed in a chain. */
 export interface CellBody {
   text: string;
+  /** Number of lines of `text`. */
+  lines: number;
   /** 1 for SQL the user wrote (its lines are the cell's lines); undefined for generated SQL. */
   cellLine?: number;
   /** Can stand as the statement's final query after the WITH list (starts with SELECT, or FROM where allowed). */
   direct: boolean;
+}
+
+function lineCount(text: string): number {
+  let n = 1;
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
+  return n;
+}
+
+function relationBody(relation: string): CellBody {
+  const text = `SELECT * FROM ${relation}`;
+  return { text, lines: lineCount(text), direct: true };
 }
 
 const QUERY_STARTS = new Set([
@@ -68,6 +81,7 @@ function graphError(cellId: CellId, e: GraphError, cell: CellSnapshot): Pipebook
 export class NotebookCompiler {
   readonly graph: NotebookGraph;
   private readonly bodies = new Map<CellId, CellBody | PipebookError>();
+  private readonly names = new Map<CellId, string>();
 
   constructor(
     cells: readonly CellSnapshot[],
@@ -79,9 +93,22 @@ export class NotebookCompiler {
 
   /** The quoted CTE name a cell is read by. */
   cteName(id: CellId): string {
-    const cell = this.graph.byId.get(id);
-    if (!cell) throw new PipebookError('not_found', `Cell ${id} does not exist.`);
-    return quoteIdent(this.dialect, cell.name);
+    let name = this.names.get(id);
+    if (name === undefined) {
+      const cell = this.graph.byId.get(id);
+      if (!cell) throw new PipebookError('not_found', `Cell ${id} does not exist.`);
+      name = quoteIdent(this.dialect, cell.name);
+      this.names.set(id, name);
+    }
+    return name;
+  }
+
+  /** The table of a source cell that reads a table without schema or catalog. */
+  private bareTable(id: CellId): string | undefined {
+    const cell = this.graph.byId.get(id)!;
+    if (cell.kind !== 'source') return undefined;
+    const { type, table, schema, catalog } = cell.config;
+    return type === 'table' && typeof table === 'string' && !schema && !catalog ? table : undefined;
   }
 
   /** A cell's own SQL; throws the cell's compile error. */
@@ -109,7 +136,7 @@ export class NotebookCompiler {
         inputName: (input) => this.cteName(input),
         resolveFile: this.options.resolveFile,
       });
-      return { text, direct: true };
+      return { text, lines: lineCount(text), direct: true };
     }
     throw this.notRunnable(cell);
   }
@@ -180,7 +207,12 @@ export class NotebookCompiler {
     let text = src;
     for (const e of edits.sort((x, y) => y.start - x.start)) text = text.slice(0, e.start) + e.text + text.slice(e.end);
     text = text.trimEnd();
-    return { text, cellLine: 1, direct: kw === 'SELECT' || (kw === 'FROM' && this.dialect !== 'snowflake') };
+    return {
+      text,
+      lines: lineCount(text),
+      cellLine: 1,
+      direct: kw === 'SELECT' || (kw === 'FROM' && this.dialect !== 'snowflake'),
+    };
   }
 
   /** The statement for a cell: a relation for producing cells; the input's SELECT plus `target` for target cells. */
@@ -191,11 +223,11 @@ export class NotebookCompiler {
       const target = readTarget(cell);
       const substitute = this.options.relationFor?.(target.input);
       if (substitute !== undefined) {
-        const sql = `SELECT * FROM ${substitute}`;
+        const body = relationBody(substitute);
         return {
           cellId: id,
-          sql,
-          sourceMap: { lineCount: 1, segments: [{ cellId: target.input, startLine: 1, endLine: 1 }] },
+          sql: body.text,
+          sourceMap: { lineCount: body.lines, segments: [{ cellId: target.input, startLine: 1, endLine: body.lines }] },
           chain: [id],
           substituted: [target.input],
           target,
@@ -240,9 +272,19 @@ export class NotebookCompiler {
         stack.push(u);
       }
     }
-    const byRank = (a: CellId, b: CellId) => g.rank.get(a)! - g.rank.get(b)!;
-    const chain = [...included].sort(byRank);
-    const subs = [...substituted.keys()].sort(byRank);
+    // Graph order by sorting ranks as numbers (a comparator over ids costs more than the rest of compiling).
+    const inGraphOrder = (ids: Iterable<CellId>) => {
+      const ranks: number[] = [];
+      for (const id of ids) ranks.push(g.rank.get(id)!);
+      return Float64Array.from(ranks)
+        .sort()
+        .reduce<CellId[]>((out, r) => {
+          out.push(g.order[r]);
+          return out;
+        }, []);
+    };
+    const chain = inGraphOrder(included);
+    const subs = inGraphOrder(substituted.keys());
     // Bodies first, so a broken upstream is reported before any text is assembled.
     let rootBody = this.body(root);
     const bodies = new Map<CellId, CellBody>();
@@ -251,60 +293,58 @@ export class NotebookCompiler {
     // A source reading a bare table named like a CTE of this statement (the demo's source `orders` reads the table
     // `orders`) would read the CTE instead in Snowflake, where a CTE is in scope in its own body. Such tables are read
     // first, under internal names no CTE has, and the source's CTE reads that.
-    const cteCells = [...chain.filter((c) => c !== root || !rootBody.direct), ...subs];
-    const names = new Set(cteCells.map((id) => g.byId.get(id)!.name.toLowerCase()));
+    const isCte = (id: CellId) => (included.has(id) && (id !== root || !rootBody.direct)) || substituted.has(id);
     const early: Array<{ id: CellId; name: string; body: CellBody }> = [];
     for (const c of chain) {
-      const cell = g.byId.get(c)!;
-      const table = cell.config.table;
-      if (cell.kind !== 'source' || cell.config.type !== 'table' || typeof table !== 'string') continue;
-      if (cell.config.schema || cell.config.catalog || !names.has(table.toLowerCase())) continue;
-      const name = quoteIdent(this.dialect, `__pipebook_table_${cell.name}`);
-      early.push({ id: c, name, body: { text: `SELECT * FROM ${quoteIdent(this.dialect, table)}`, direct: true } });
-      const replaced = { text: `SELECT * FROM ${name}`, direct: true };
+      const table = this.bareTable(c);
+      if (table === undefined || !(g.byName.get(table.toLowerCase()) ?? []).some(isCte)) continue;
+      const name = quoteIdent(this.dialect, `__pipebook_table_${g.byId.get(c)!.name}`);
+      early.push({ id: c, name, body: relationBody(quoteIdent(this.dialect, table)) });
+      const replaced = relationBody(name);
       if (c === root) rootBody = replaced;
       else bodies.set(c, replaced);
     }
 
-    const lines: string[] = [];
+    // Assembled from whole bodies (their line counts are memoised), never split per line: compiling every cell of a
+    // notebook costs about the size of the SQL produced.
+    const parts: string[] = [];
     const segments: SourceMapSegment[] = [];
-    const add = (cellId: CellId, text: string, cellLine?: number) => {
-      const start = lines.length + 1;
-      const parts = text.split('\n');
-      for (const p of parts) lines.push(p);
+    let line = 0;
+    const emit = (cellId: CellId, text: string, lines: number, cellLine?: number) => {
+      parts.push(text);
       segments.push(
         cellLine === undefined
-          ? { cellId, startLine: start, endLine: lines.length }
-          : { cellId, startLine: start, endLine: lines.length, cellLine },
+          ? { cellId, startLine: line + 1, endLine: line + lines }
+          : { cellId, startLine: line + 1, endLine: line + lines, cellLine },
       );
+      line += lines;
     };
 
     if (chain.length === 1 && subs.length === 0 && early.length === 0) {
-      add(root, rootBody.text, rootBody.cellLine);
+      emit(root, rootBody.text, rootBody.lines, rootBody.cellLine);
     } else {
-      lines.push('WITH');
+      parts.push('WITH');
+      line = 1;
       const ctes: Array<{ id: CellId; name: string; body: CellBody }> = [
         ...early,
-        ...subs.map((id) => ({
-          id,
-          name: this.cteName(id),
-          body: { text: `SELECT * FROM ${substituted.get(id)}`, direct: true },
-        })),
+        ...subs.map((id) => ({ id, name: this.cteName(id), body: relationBody(substituted.get(id)!) })),
         ...chain.filter((c) => c !== root).map((id) => ({ id, name: this.cteName(id), body: bodies.get(id)! })),
       ];
       if (!rootBody.direct) ctes.push({ id: root, name: this.cteName(root), body: rootBody });
-      ctes.forEach(({ id, name, body }, i) => {
-        add(id, `${name} AS (`);
-        add(id, body.text, body.cellLine);
-        add(id, i === ctes.length - 1 ? ')' : '),');
-      });
-      if (rootBody.direct) add(root, rootBody.text, rootBody.cellLine);
-      else add(root, `SELECT * FROM ${this.cteName(root)}`);
+      const last = ctes.length - 1;
+      for (let i = 0; i <= last; i++) {
+        const { id, name, body } = ctes[i];
+        emit(id, `${name} AS (`, 1);
+        emit(id, body.text, body.lines, body.cellLine);
+        emit(id, i === last ? ')' : '),', 1);
+      }
+      if (rootBody.direct) emit(root, rootBody.text, rootBody.lines, rootBody.cellLine);
+      else emit(root, `SELECT * FROM ${this.cteName(root)}`, 1);
     }
     return {
       cellId: root,
-      sql: lines.join('\n'),
-      sourceMap: { lineCount: lines.length, segments },
+      sql: parts.join('\n'),
+      sourceMap: { lineCount: line, segments },
       chain,
       substituted: subs,
     };
