@@ -15,7 +15,7 @@ import {
   tracebackLine,
   trimStatement,
 } from '../livy/spark-code.ts';
-import { cancelled, nap, nextDelay, SparkSessionPool } from '../livy/spark-sessions.ts';
+import { cancelled, DEFAULT_POLL_MIN_MS, nap, nextDelay, SparkSessionPool } from '../livy/spark-sessions.ts';
 import type {
   EngineSessionsResponse,
   RemoteSessionState,
@@ -109,7 +109,7 @@ class CommandBackend implements ReplBackend {
     } catch (e) {
       this.gone(id, e);
     }
-    const min = this.conn.pollMinMs ?? 10;
+    const min = this.conn.pollMinMs ?? DEFAULT_POLL_MIN_MS;
     const max = this.conn.pollMaxMs ?? 1000;
     let delay = min;
     let cancelAt: number | undefined;

@@ -15,7 +15,7 @@ import {
   tracebackLine,
   trimStatement,
 } from './spark-code.ts';
-import { SparkSessionPool } from './spark-sessions.ts';
+import { DEFAULT_POLL_MIN_MS, SparkSessionPool } from './spark-sessions.ts';
 import type {
   EngineSessionsResponse,
   RemoteSessionState,
@@ -113,7 +113,7 @@ class LivyBackend implements ReplBackend {
     return runLivyStatement(this.client, Number(id), code, kind, {
       signal: ctl.signal,
       onProgress: ctl.onProgress,
-      pollMinMs: this.conn.pollMinMs ?? 10,
+      pollMinMs: this.conn.pollMinMs ?? DEFAULT_POLL_MIN_MS,
       pollMaxMs: this.conn.pollMaxMs ?? 1000,
       notReadyBudgetMs: this.conn.notReadyBudgetMs ?? 120_000,
       where: (o) => {

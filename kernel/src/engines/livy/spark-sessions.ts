@@ -46,6 +46,13 @@ export interface SessionPoolOptions {
   startTimeoutMs?: number;
 }
 
+/**
+ * First poll interval. Polls are sequential (the next waits for the previous answer), so a short first interval
+ * costs a handful of extra requests on long statements and saves most of the wait on short ones
+ * (docs/performance/spark.md).
+ */
+export const DEFAULT_POLL_MIN_MS = 2;
+
 /** Growing poll intervals: quick for short waits, gentle on long ones. */
 export function nextDelay(prev: number, min: number, max: number): number {
   return Math.min(max, Math.max(min, Math.ceil(prev * 1.5)));
@@ -115,7 +122,7 @@ export class SparkSessionPool {
   private closed = false;
 
   constructor(private readonly opts: SessionPoolOptions) {
-    this.pollMin = opts.pollMinMs ?? 10;
+    this.pollMin = opts.pollMinMs ?? DEFAULT_POLL_MIN_MS;
     this.pollMax = opts.pollMaxMs ?? 1000;
     this.startTimeout = opts.startTimeoutMs ?? 10 * 60_000;
   }

@@ -74,7 +74,10 @@ function pythonResult(r: PythonResult) {
   return { resultType: 'text', data: r.text.replace(/\n$/, '') };
 }
 
-export async function startCommandServer(options: CommandServerOptions): Promise<CommandTestServer> {
+export async function startCommandServer(
+  options: CommandServerOptions,
+  listen: { port?: number; host?: string } = {},
+): Promise<CommandTestServer> {
   const instance = await SparkStandin.createInstance(options.seedSql ?? []);
   const contexts = new Map<string, TestContext>();
   let nextId = 1;
@@ -232,7 +235,7 @@ export async function startCommandServer(options: CommandServerOptions): Promise
       return bad(res, 404, 'ENDPOINT_NOT_FOUND', `No API found for '${route}'`);
     })().catch((e) => bad(res, 500, 'INTERNAL_ERROR', String(e)));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(listen.port ?? 0, listen.host ?? '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {
     url: `http://127.0.0.1:${port}`,
