@@ -92,6 +92,23 @@ describe('Livy sessions', () => {
     expect(view.sessions[0]).toMatchObject({ phase: 'dead', error: expect.stringMatching(/failed to start/) });
   });
 
+  it('pages the session log the way Livy does (last lines by default, then from/size)', async () => {
+    stack = await livyStack();
+    const { engine, livy } = stack;
+    await engine.runCells({ notebookId: 'nb1', steps: [step('a', 'sql', 'SELECT 1 AS x')], signal: signal() });
+    livy.kill(0);
+    const client = new LivyClient({ url: livy.url });
+    const total = livy.sessions.get(0)!.log.length;
+    expect(total).toBeGreaterThan(4);
+    const tail = await client.getLog(0, undefined, 2);
+    expect(tail).toMatchObject({ id: 0, from: total - 2, total });
+    expect(tail.log).toEqual(livy.sessions.get(0)!.log.slice(-2));
+    expect(tail.log.at(-1)).toMatch(/state changed to dead/);
+    const pages: string[] = [];
+    for (let from = 0; from < total; from += 3) pages.push(...(await client.getLog(0, from, 3)).log);
+    expect(pages).toEqual(livy.sessions.get(0)!.log);
+  });
+
   it('streams Livy statement progress to onProgress', async () => {
     stack = await livyStack({
       statementDurationMs: (code) => (code.includes('slow') ? 400 : 0),

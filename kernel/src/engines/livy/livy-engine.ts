@@ -56,7 +56,7 @@ const PHASE: Record<string, RemoteSessionState['phase']> = {
 };
 
 /** Livy's SQL line positions (`line 3, pos 7`) in a wrapped statement, shifted back to the cell's own lines. */
-function sqlWhere(evalue: string, lineOffset: number) {
+export function sqlWhere(evalue: string, lineOffset: number): { line?: number; column?: number } {
   const m = /line (\d+), pos (\d+)/.exec(evalue);
   if (!m) return {};
   const line = Number(m[1]) - lineOffset;

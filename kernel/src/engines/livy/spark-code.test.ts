@@ -73,3 +73,17 @@ describe('code sent to Spark', () => {
     expect(stripHtml('<span class="ansi-red-fg">KeyError</span>: &#39;a&#39; &lt;b&gt;')).toBe("KeyError: 'a' <b>");
   });
 });
+
+describe('Spark SQL error positions', () => {
+  it('maps "line N, pos M" back to the cell, past the CREATE VIEW line Pipebook adds', async () => {
+    const { sqlWhere } = await import('./livy-engine.ts');
+    const msg = '[UNRESOLVED_COLUMN] A column `x` cannot be resolved.; line 3 pos 7'.replace(
+      'line 3 pos',
+      'line 3, pos',
+    );
+    expect(sqlWhere(msg, 1)).toEqual({ line: 2, column: 8 });
+    expect(sqlWhere(msg, 0)).toEqual({ line: 3, column: 8 });
+    expect(sqlWhere('line 1, pos 0', 1)).toEqual({});
+    expect(sqlWhere('no position', 0)).toEqual({});
+  });
+});
