@@ -100,7 +100,8 @@ const snowflakeTarget: ContractTarget = {
       user: 'contract_user',
       publicKey,
       now: clock.now,
-      syncWaitMs: 45_000,
+      // Real Snowflake holds a POST up to 45 s; 300 ms sends long statements to 202 + polling in a quick test.
+      syncWaitMs: 300,
     });
     const engine = new SnowflakeEngine(
       {

@@ -25,6 +25,10 @@ export interface SnowflakeClientOptions {
   retryBaseMs?: number;
   retryMaxMs?: number;
   random?: () => number;
+  /** Submit with async=true and poll from the start (default: let the POST wait for quick statements). */
+  asyncSubmit?: boolean;
+  /** How often a local `running` progress is reported while the submit waits. */
+  progressEveryMs?: number;
 }
 
 export interface ResultSet {
@@ -114,12 +118,40 @@ export class SnowflakeClient {
     if (this.opts.timeoutSeconds !== undefined) body.timeout = this.opts.timeoutSeconds;
     for (const k of ['warehouse', 'database', 'schema', 'role'] as const) if (this.opts[k]) body[k] = this.opts[k];
     body.parameters = { MULTI_STATEMENT_COUNT: '1', ...(opts.tag ? { QUERY_TAG: opts.tag } : {}) };
-    // async=true: the answer carries the handle at once, which is what a cancel needs. The POST itself is not tied to
-    // the abort signal: once sent, the statement may exist, so we learn its handle and cancel it instead.
-    const first = await this.request('POST', `/api/v2/statements?requestId=${requestId}&async=true`, {
-      body,
-      requestId,
-    });
+    // By default the POST waits on the server (up to 45 s) so a quick statement costs one round trip; progress is
+    // reported locally meanwhile. On abort the POST is dropped, and the statement it may have started is found
+    // through an idempotent resubmission (same requestId, retry=true, async=true: never runs it twice) and cancelled.
+    const asyncSubmit = this.opts.asyncSubmit ?? false;
+    const submitAbort = new AbortController();
+    const onAbort = () => submitAbort.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const ticker = opts.onStatus
+      ? setInterval(
+          () => opts.onStatus?.({ state: 'running', statementHandle: '', elapsedMs: Date.now() - started }),
+          this.opts.progressEveryMs ?? 500,
+        )
+      : undefined;
+    let first: Awaited<ReturnType<SnowflakeClient['request']>>;
+    try {
+      first = await this.request(
+        'POST',
+        `/api/v2/statements?requestId=${requestId}${asyncSubmit ? '&async=true' : ''}`,
+        {
+          body,
+          requestId,
+          signal: submitAbort.signal,
+        },
+      );
+    } catch (err) {
+      if (signal?.aborted) {
+        await this.cancelSubmitted(requestId, body).catch(() => {});
+        throw cancelledError();
+      }
+      throw err;
+    } finally {
+      clearInterval(ticker);
+      signal?.removeEventListener('abort', onAbort);
+    }
     let res = first;
     let poll = 0;
     const handle = (res.body as SnowflakeBody).statementHandle;
@@ -169,6 +201,16 @@ export class SnowflakeClient {
     const data = (res.body as { data?: (string | null)[][] }).data;
     if (!Array.isArray(data)) throw new PipebookError('internal', `Snowflake partition ${index} has no data`);
     return { data, links: parseLinkHeader(res.headers.get('link'), this.base) };
+  }
+
+  /** Cancels whatever statement `requestId` started, learning its handle without running it again. */
+  private async cancelSubmitted(requestId: string, body: unknown): Promise<void> {
+    const res = await this.request('POST', `/api/v2/statements?requestId=${requestId}&retry=true&async=true`, {
+      body,
+      requestId,
+    });
+    const handle = (res.body as SnowflakeBody).statementHandle;
+    if (res.status === 202 && handle) await this.cancel(handle);
   }
 
   /** Asks Snowflake to cancel; an unknown or already finished handle is not an error for us. */

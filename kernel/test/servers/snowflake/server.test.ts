@@ -7,6 +7,7 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeyPairTokenSource } from '../../../src/engines/snowflake/auth.ts';
 import { SnowflakeEngine } from '../../../src/engines/snowflake/engine.ts';
+import { waitFor } from '../../contract/rows.ts';
 import { TestClock } from '../../contract/targets.ts';
 import { createWarehouse, type Warehouse } from '../../contract/warehouse.ts';
 import { type SnowflakeTestServer, startSnowflakeTestServer } from './server.ts';
@@ -311,6 +312,44 @@ describe('SnowflakeEngine against the test server', () => {
     expect((err as PipebookError).code).toBe('unauthorized');
     expect((err as PipebookError).message).toContain('390303');
     expect((err as PipebookError).message).not.toContain('SECRET');
+  });
+
+  it('cancels a statement whose submit is still waiting: finds it by requestId (retry=true) without running it twice', async () => {
+    const patient = await startSnowflakeTestServer({ warehouse, oauthTokens: ['oauth-good'], syncWaitMs: 30_000 });
+    try {
+      patient.script({ match: 'patient_probe', runningMs: 20_000 });
+      const e = new SnowflakeEngine(
+        {
+          name: 's',
+          type: 'snowflake',
+          account: ACCOUNT,
+          user: USER,
+          url: patient.url,
+          auth: { type: 'oauth', tokenEnv: 'T' },
+        },
+        { env: { T: 'oauth-good' } },
+      );
+      const ac = new AbortController();
+      const started = Date.now();
+      const run = e
+        .execute({ sql: "SELECT 'patient_probe' AS p", signal: ac.signal, resultPath: '' })
+        .catch((x: unknown) => x);
+      // The submitting POST is still waiting on the server, so nothing is in the log yet.
+      await waitFor('the statement to run', () => patient.runningCount() > 0);
+      ac.abort();
+      expect(await run).toMatchObject({ code: 'cancelled' });
+      expect(Date.now() - started).toBeLessThan(5000);
+      await waitFor('the cancel to be answered', () => patient.log.some((l) => l.path.includes('/cancel')));
+      const paths = patient.log.filter((l) => l.method === 'POST').map((l) => l.path);
+      const lookup = paths.findIndex((p) => p.includes('retry=true') && p.includes('async=true'));
+      const cancel = paths.findIndex((p) => p.includes('/cancel'));
+      expect(lookup).toBeGreaterThanOrEqual(0);
+      expect(cancel).toBeGreaterThan(lookup);
+      expect(patient.runningCount()).toBe(0);
+      expect(patient.executions).toEqual([]);
+    } finally {
+      await patient.close();
+    }
   });
 
   it('gives up on a persistent 429 with rate_limited', async () => {

@@ -71,6 +71,8 @@ export interface SnowflakeTestServer {
   /** `iat` of every distinct key-pair JWT accepted. */
   jwtIssuedAt: number[];
   statementState(handle: string): StatementState | undefined;
+  /** Statements queued or running now. */
+  runningCount(): number;
   close(): Promise<void>;
 }
 
@@ -534,6 +536,7 @@ export async function startSnowflakeTestServer(opts: SnowflakeTestServerOptions 
     executions,
     jwtIssuedAt,
     statementState: (h) => statements.get(h)?.state,
+    runningCount: () => [...statements.values()].filter((st) => st.state === 'queued' || st.state === 'running').length,
     script(s) {
       script = { ...script, ...s };
       for (const f of s.faults ?? []) faults.push({ ...f, left: f.times ?? 1 });
