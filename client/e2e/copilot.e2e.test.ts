@@ -99,20 +99,17 @@ describe('Copilot in the browser', () => {
       /^-- Orders per status\n-- Copilot, asked by Alice\nSELECT status/,
     );
 
-    await cell(a.page, 'orders_per_status').getByRole('button', { name: 'Run', exact: true }).click();
+    const run = cell(a.page, 'orders_per_status').getByRole('button', { name: 'Run', exact: true });
+    await run.click();
     await cell(a.page, 'orders_per_status')
       .locator('.cell-status[data-status="done"]')
-      .waitFor({ timeout: 20_000 })
+      .waitFor({ timeout: 30_000 })
       .catch(async (e) => {
-        console.error(
-          'DBG',
-          await a.page.locator('.notice').allTextContents(),
-          await a.page.locator('[role=alert]').allTextContents(),
-        );
-        console.error('LOGS', pb.logs().slice(-3000));
-        throw e;
+        const notices = await a.page.locator('[role=alert]').allTextContents();
+        const st = await cell(a.page, 'orders_per_status').locator('.cell-status').getAttribute('data-status');
+        throw new Error(`${(e as Error).message}\nstatus ${st}; alerts: ${JSON.stringify(notices)}`);
       });
-    expect(await cell(a.page, 'orders_per_status').locator('.row-count').textContent()).toBe('4 rows');
+    await cell(a.page, 'orders_per_status').locator('.row-count', { hasText: '4 rows' }).waitFor({ timeout: 15_000 });
     await cell(b.page, 'orders_per_status').locator('.cell-status[data-status="done"]').waitFor({ timeout: 15_000 });
 
     // One undo step removes the insert.
