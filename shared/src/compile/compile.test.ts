@@ -177,6 +177,10 @@ describe('visual steps for Snowflake and Databricks', () => {
     expect(compile(lim, 'databricks')).toBe('SELECT * FROM `src` LIMIT 5 OFFSET 10');
     const uni = cell('u', 'u', 'union', { inputs: ['s', 's'], distinct: true });
     expect(compile(uni, 'snowflake')).toBe('SELECT * FROM "SRC" UNION BY NAME SELECT * FROM "SRC"');
+    // Spark SQL matches set operator columns by position only
+    expect(compile({ ...uni, config: { inputs: ['s', 's'], distinct: false } }, 'databricks')).toBe(
+      'SELECT * FROM `src` UNION ALL SELECT * FROM `src`',
+    );
   });
 
   it('refuses local files on Snowflake unless the resolver gives a relation', () => {

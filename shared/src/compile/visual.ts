@@ -323,7 +323,9 @@ function compileUnion(r: ConfigReader, ctx: GeneratedContext): string {
   const inputs = r.array(r.get('inputs'), 'inputs').map((id, i) => ctx.inputName(r.id(id, `inputs[${i}]`)));
   const distinct = r.get('distinct') ?? false;
   if (typeof distinct !== 'boolean') r.fail('distinct', 'must be true or false.');
-  const op = distinct ? 'UNION BY NAME' : 'UNION ALL BY NAME';
+  // Spark SQL has no BY NAME for set operators (only the DataFrame unionByName): there, columns match by position.
+  const byName = ctx.dialect === 'databricks' ? '' : ' BY NAME';
+  const op = `${distinct ? 'UNION' : 'UNION ALL'}${byName}`;
   return inputs.map((i) => `SELECT * FROM ${i}`).join(` ${op} `);
 }
 
