@@ -126,6 +126,7 @@ export async function startKernel(config: KernelConfig, overrides: KernelOverrid
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await bridge.close();
+        await results.flush();
         await engines.close();
         await warehouse.close();
       })();

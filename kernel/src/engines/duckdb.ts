@@ -211,20 +211,20 @@ export class DuckDBEngine implements Engine {
     const sql = stripTrailingSemicolons(req.sql);
     const tmp = `${req.resultPath}.tmp`;
     const sent = `COPY (\n${sql}\n) TO ${sqlString(tmp)} (FORMAT parquet)`;
-    let rowCount: number;
     try {
-      rowCount = await this.runCancellable(sql, sent, req.signal, req.onProgress, async (conn) => {
+      return await this.runCancellable(sql, sent, req.signal, req.onProgress, async (conn) => {
         const r = await conn.runAndReadAll(sent);
-        return Number(r.getRowsJS()[0]?.[0] ?? 0);
+        const rowCount = Number(r.getRowsJS()[0]?.[0] ?? 0);
+        await rename(tmp, req.resultPath);
+        // Column types as a reader of the Parquet file sees them (what paging returns), from its metadata only.
+        const d = await conn.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${sqlString(req.resultPath)})`);
+        const columns = (d.getRowsJson() as unknown[][]).map((row) => ({ name: String(row[0]), type: String(row[1]) }));
+        return { type: 'materialized', columns, rowCount };
       });
-      await rename(tmp, req.resultPath);
     } catch (e) {
       await rm(tmp, { force: true });
       throw e;
     }
-    // Column types as a reader of the Parquet file sees them (what paging returns), from its metadata only.
-    const columns = await this.warehouse.describe(`SELECT * FROM read_parquet(${sqlString(req.resultPath)})`);
-    return { type: 'materialized', columns, rowCount };
   }
 
   async writeTarget(req: WriteTargetRequest): Promise<TargetOutcome> {

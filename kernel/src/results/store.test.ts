@@ -18,7 +18,7 @@ function fresh(maxBytes: number) {
 async function put(store: ResultStore, nb: string, cell: string, run: string, bytes: number) {
   const p = store.allocate(nb, cell, run);
   fs.writeFileSync(p, Buffer.alloc(bytes));
-  return store.commit({
+  const e = store.commit({
     notebookId: nb,
     cellId: cell,
     runId: run,
@@ -28,6 +28,8 @@ async function put(store: ResultStore, nb: string, cell: string, run: string, by
     rowCount: 0,
     path: p,
   });
+  await store.flush();
+  return e;
 }
 
 describe('ResultStore', () => {
@@ -62,7 +64,7 @@ describe('ResultStore', () => {
     await put(store, 'nb', 'a', 'r2', 10);
     expect(fs.existsSync(old.path)).toBe(true);
     unpin();
-    await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 200 && fs.existsSync(old.path); i++) await new Promise((r) => setTimeout(r, 5));
     expect(fs.existsSync(old.path)).toBe(false);
   });
 

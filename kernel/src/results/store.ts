@@ -94,19 +94,36 @@ export class ResultStore {
     e.lastUsed = Date.now();
   }
 
-  /** Makes `entry` the cell's current result, retiring the previous file, then evicts down to the size bound. */
-  async commit(entry: Omit<ResultEntry, 'bytes' | 'createdAt' | 'lastUsed'>): Promise<ResultEntry> {
+  /**
+   * Makes `entry` the cell's current result, retiring the previous file, then evicts down to the size bound. The
+   * index changes at once; the sidecar and deletions follow in the background (a crash in between only means the
+   * result is recomputed or an orphan file is swept at the next start).
+   */
+  commit(entry: Omit<ResultEntry, 'bytes' | 'createdAt' | 'lastUsed'>): ResultEntry {
     const now = Date.now();
     const full: ResultEntry = { ...entry, bytes: statSync(entry.path).size, createdAt: now, lastUsed: now };
     const key = ResultStore.key(entry.notebookId, entry.cellId);
     const prev = this.entries.get(key);
     this.entries.set(key, full);
     const side = this.sidecar(entry.notebookId, entry.cellId);
-    await writeFile(`${side}.tmp`, JSON.stringify(full));
-    await rename(`${side}.tmp`, side);
-    if (prev && prev.path !== full.path) await this.retire(prev.path);
-    await this.evict();
+    this.background(async () => {
+      await writeFile(`${side}.tmp`, JSON.stringify(full));
+      await rename(`${side}.tmp`, side);
+    });
+    if (prev && prev.path !== full.path) this.background(() => this.retire(prev.path));
+    if (this.totalBytes() > this.maxBytes) this.background(() => this.evict());
     return full;
+  }
+
+  /** File work that need not delay a run, done in order so a later sidecar always wins. */
+  private tail: Promise<void> = Promise.resolve();
+  private background(work: () => Promise<void>): void {
+    this.tail = this.tail.then(work).catch((e) => console.error('[kernel] result store:', e));
+  }
+
+  /** Resolves when background file work queued so far is done (tests, shutdown). */
+  flush(): Promise<void> {
+    return this.tail;
   }
 
   /** Removes a cell's result (cell deleted, or result known to be bad). */

@@ -416,7 +416,7 @@ export class RunService {
             : await writeStreamToParquet(this.deps.warehouse, out.columns, out.batches, resultPath, signal, (rows) =>
                 onProgress({ rows }),
               );
-        await this.deps.results.commit({
+        this.deps.results.commit({
           notebookId: run.notebookId,
           cellId: step.cellId,
           runId: run.runId,

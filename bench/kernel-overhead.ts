@@ -1,0 +1,94 @@
+// Per-run overhead of the kernel over calling @duckdb/node-api directly, in the same run on the same machine:
+// a trivial query (target: under 5 ms more per run), and a query that takes about a second (target: at most 1.05x).
+// The kernel path is the whole product path: POST /api/runs, plan from the live notebook replica, queue, execute
+// into Parquet, statuses written to the shared document, and the SSE stream read until `run_finished`.
+import { DuckDBInstance } from '@duckdb/node-api';
+import { machine, median, notebook, percentile, startBenchStack, writeResults } from '../kernel/bench/harness.ts';
+
+const TRIVIAL = 'SELECT 42 AS answer';
+const stack = await startBenchStack({ PIPEBOOK_DEMO_ORDERS: '1000' });
+const direct = await DuckDBInstance.create(':memory:', {
+  autoinstall_known_extensions: 'false',
+  autoload_known_extensions: 'false',
+});
+const conn = await direct.connect();
+try {
+  // ~1 s on this machine directly; sized once so both sides run the very same SQL.
+  let n = 20_000_000;
+  let heavy = '';
+  for (;;) {
+    heavy = `SELECT sum(hash(range) % 1000) AS s FROM range(${n})`;
+    const t0 = performance.now();
+    await conn.runAndReadAll(heavy);
+    const ms = performance.now() - t0;
+    if (ms > 800 || n > 2e10) break;
+    n = Math.round(n * Math.min(8, 1000 / Math.max(ms, 1)));
+  }
+  const nb = await stack.createNotebook(
+    notebook([
+      { id: 'c_trivial', name: 'trivial', source: TRIVIAL },
+      { id: 'c_heavy', name: 'heavy', source: heavy },
+    ]),
+  );
+
+  const directTrivial: number[] = [];
+  const kernelTrivial: number[] = [];
+  for (let i = 0; i < 230; i++) {
+    const t0 = performance.now();
+    await conn.runAndReadAll(TRIVIAL);
+    const d = performance.now() - t0;
+    const k = (await stack.run({ notebookId: nb, cellId: 'c_trivial', scope: 'cell', force: true })).ms;
+    // The first runs warm up JIT, the notebook replica and the connection pools.
+    if (i >= 30) {
+      directTrivial.push(d);
+      kernelTrivial.push(k);
+    }
+  }
+  const directHeavy: number[] = [];
+  const kernelHeavy: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    const t0 = performance.now();
+    await conn.runAndReadAll(heavy);
+    directHeavy.push(performance.now() - t0);
+    kernelHeavy.push((await stack.run({ notebookId: nb, cellId: 'c_heavy', scope: 'cell', force: true })).ms);
+  }
+  const out = {
+    machine: machine(),
+    trivial: {
+      runs: kernelTrivial.length,
+      directMedianMs: median(directTrivial),
+      kernelMedianMs: median(kernelTrivial),
+      kernelP90Ms: percentile(kernelTrivial, 90),
+      overheadMedianMs: median(kernelTrivial) - median(directTrivial),
+      targetMs: 5,
+    },
+    heavy: {
+      sql: heavy,
+      runs: kernelHeavy.length,
+      directMedianMs: median(directHeavy),
+      kernelMedianMs: median(kernelHeavy),
+      ratio: median(kernelHeavy) / median(directHeavy),
+      target: 1.05,
+    },
+  };
+  console.log('kernel per-run overhead (median of runs, interleaved with direct calls)');
+  console.table({
+    'trivial query': {
+      'direct ms': out.trivial.directMedianMs.toFixed(2),
+      'kernel ms': out.trivial.kernelMedianMs.toFixed(2),
+      'overhead ms': out.trivial.overheadMedianMs.toFixed(2),
+      target: '< 5 ms',
+    },
+    '~1 s query': {
+      'direct ms': out.heavy.directMedianMs.toFixed(0),
+      'kernel ms': out.heavy.kernelMedianMs.toFixed(0),
+      'overhead ms': (out.heavy.kernelMedianMs - out.heavy.directMedianMs).toFixed(1),
+      target: `ratio ${out.heavy.ratio.toFixed(3)} (<= 1.05)`,
+    },
+  });
+  writeResults('kernel-overhead.json', out);
+} finally {
+  conn.closeSync();
+  direct.closeSync();
+  await stack.cleanup();
+}
