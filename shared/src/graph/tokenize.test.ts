@@ -1,4 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { findReferences } from './references.ts';
 import { lineColumnAt, tokenize } from './tokenize.ts';
 
 const kinds = (sql: string, d?: Parameters<typeof tokenize>[1]) => tokenize(sql, d).map((t) => [t.kind, t.value]);
@@ -116,5 +118,59 @@ describe('tokenize', () => {
     expect(lineColumnAt(s, 0)).toEqual({ line: 1, column: 1 });
     expect(lineColumnAt(s, 4)).toEqual({ line: 2, column: 2 });
     expect(lineColumnAt(s, 7)).toEqual({ line: 4, column: 1 });
+  });
+});
+
+describe('tokenize on arbitrary input', () => {
+  const pieces = fc.constantFrom(
+    "'",
+    '"',
+    '`',
+    '$$',
+    '$a$',
+    '--',
+    '//',
+    '/*',
+    '*/',
+    '\\',
+    '\n',
+    ' ',
+    ';',
+    '(',
+    ')',
+    ',',
+    '.',
+    'FROM',
+    'JOIN',
+    'WITH',
+    'AS',
+    'orders',
+    'E',
+    'r',
+    '1.5e',
+    '😀',
+    'é',
+    '::',
+    '?',
+    ':p',
+  );
+  const sqlish = fc.array(fc.oneof(pieces, fc.string({ maxLength: 3 })), { maxLength: 40 }).map((xs) => xs.join(''));
+
+  it('never throws and its tokens (with trivia) tile the input exactly, in every dialect', () => {
+    fc.assert(
+      fc.property(sqlish, fc.constantFrom('duckdb', 'snowflake', 'databricks' as const), (sql, d) => {
+        const toks = tokenize(sql, d, { trivia: true });
+        let at = 0;
+        for (const t of toks) {
+          expect(t.start).toBe(at);
+          expect(t.end).toBeGreaterThan(t.start);
+          at = t.end;
+        }
+        expect(at).toBe(sql.length);
+        // and reference finding copes with whatever the tokens are
+        for (const r of findReferences(sql, d)) expect(sql.slice(r.start, r.end).length).toBeGreaterThan(0);
+      }),
+      { seed: 20261125, numRuns: 3000 },
+    );
   });
 });
