@@ -3,6 +3,7 @@
 import { NotebookId, PipebookError } from '@pipebook/shared';
 import express, { type Request, type Router } from 'express';
 import type { FeatureContext } from '../http/features.ts';
+import { AutoSnapshots } from './auto-snapshot.ts';
 import { snakeName } from './names.ts';
 import { GitService, LIVE } from './service.ts';
 import { zipFiles } from './zip.ts';
@@ -24,9 +25,15 @@ function body(req: Request): Record<string, unknown> {
     : {};
 }
 
-export function gitRoutes(ctx: FeatureContext, service = new GitService(ctx)): Router {
+export function gitRoutes(
+  ctx: FeatureContext,
+  service = new GitService(ctx),
+  auto = new AutoSnapshots(ctx, service),
+): Router {
   const r = express.Router();
   const base = '/notebooks/:id/git';
+  // Notebooks that had automatic snapshots on get them again after a restart.
+  void auto.resume().catch(() => {});
 
   r.get(`${base}/status`, async (req, res) => {
     const id = notebookParam(req);
@@ -121,6 +128,18 @@ export function gitRoutes(ctx: FeatureContext, service = new GitService(ctx)): R
     const id = notebookParam(req);
     const user = await ctx.authorize(req, id, 'editor');
     res.json(await service.importProject(id, user, body(req).files));
+  });
+
+  r.get(`${base}/auto`, async (req, res) => {
+    const id = notebookParam(req);
+    await ctx.authorize(req, id, 'viewer');
+    res.json({ minutes: auto.minutes(id) });
+  });
+
+  r.put(`${base}/auto`, async (req, res) => {
+    const id = notebookParam(req);
+    await ctx.authorize(req, id, 'editor');
+    res.json(await auto.configure(id, body(req).minutes));
   });
 
   r.get(`${base}/remote`, async (req, res) => {
