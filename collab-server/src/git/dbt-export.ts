@@ -266,6 +266,9 @@ function readme(state: NotebookState, project: string, schema: string, placement
     `- **dbt** (with the dbt-duckdb adapter): add a profile named \`${project}\` and run \`dbt run\`. Models use \`ref()\` and \`source()\`; sources are declared in \`models/sources.yml\` and column types from the notebook's last run are in \`models/schema.yml\`.`,
     '',
     "Source tables without a schema are read from DuckDB's default schema `main`.",
+    ...(placements.some((p) => p.cell.kind === 'source' && p.cell.config.type === 'file')
+      ? ["File sources keep the paths written in the notebook (relative to Pipebook's data directory): run from there."]
+      : []),
     ...(python.length
       ? [
           '',
