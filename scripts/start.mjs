@@ -66,17 +66,9 @@ function run(name, entry) {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const prefix = (stream, out) => {
-    let buf = '';
-    stream.on('data', (chunk) => {
-      buf += chunk;
-      const lines = buf.split('\n');
-      buf = lines.pop();
-      for (const line of lines) out.write(`[${name}] ${line}\n`);
-    });
-  };
-  prefix(child.stdout, process.stdout);
-  prefix(child.stderr, process.stderr);
+  // Each service prefixes its own log lines with its name.
+  child.stdout.pipe(process.stdout);
+  child.stderr.pipe(process.stderr);
   child.on('exit', (code, signal) => {
     if (stopping) return;
     console.error(`[${name}] stopped (${signal ?? `exit code ${code}`}); shutting down.`);
