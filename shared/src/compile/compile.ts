@@ -82,6 +82,7 @@ export class NotebookCompiler {
   readonly graph: NotebookGraph;
   private readonly bodies = new Map<CellId, CellBody | PipebookError>();
   private readonly names = new Map<CellId, string>();
+  private readonly blocks = new Map<CellId, string>();
 
   constructor(
     cells: readonly CellSnapshot[],
@@ -305,45 +306,50 @@ export class NotebookCompiler {
       else bodies.set(c, replaced);
     }
 
-    // Assembled from whole bodies (their line counts are memoised), never split per line: compiling every cell of a
-    // notebook costs about the size of the SQL produced.
-    const parts: string[] = [];
+    // Assembled from whole CTE blocks (memoised per cell with their line counts), never split per line, and one
+    // source-map segment per cell: compiling every cell of a notebook costs about the size of the SQL produced.
     const segments: SourceMapSegment[] = [];
-    let line = 0;
-    const emit = (cellId: CellId, text: string, lines: number, cellLine?: number) => {
-      parts.push(text);
+    const seg = (cellId: CellId, startLine: number, lines: number, cellLine?: number) =>
       segments.push(
         cellLine === undefined
-          ? { cellId, startLine: line + 1, endLine: line + lines }
-          : { cellId, startLine: line + 1, endLine: line + lines, cellLine },
+          ? { cellId, startLine, endLine: startLine + lines - 1 }
+          : { cellId, startLine, endLine: startLine + lines - 1, cellLine },
       );
-      line += lines;
-    };
-
+    let sql: string;
+    let line: number;
     if (chain.length === 1 && subs.length === 0 && early.length === 0) {
-      emit(root, rootBody.text, rootBody.lines, rootBody.cellLine);
+      sql = rootBody.text;
+      line = rootBody.lines;
+      seg(root, 1, rootBody.lines, rootBody.cellLine);
     } else {
-      parts.push('WITH');
-      line = 1;
-      const ctes: Array<{ id: CellId; name: string; body: CellBody }> = [
-        ...early,
-        ...subs.map((id) => ({ id, name: this.cteName(id), body: relationBody(substituted.get(id)!) })),
-        ...chain.filter((c) => c !== root).map((id) => ({ id, name: this.cteName(id), body: bodies.get(id)! })),
-      ];
-      if (!rootBody.direct) ctes.push({ id: root, name: this.cteName(root), body: rootBody });
-      const last = ctes.length - 1;
-      for (let i = 0; i <= last; i++) {
-        const { id, name, body } = ctes[i];
-        emit(id, `${name} AS (`, 1);
-        emit(id, body.text, body.lines, body.cellLine);
-        emit(id, i === last ? ')' : '),', 1);
+      const blocks: string[] = [];
+      line = 1; // WITH
+      const addCte = (id: CellId, name: string, body: CellBody, memo: boolean) => {
+        seg(id, line + 2, body.lines, body.cellLine);
+        line += body.lines + 2;
+        let text = memo ? this.blocks.get(id) : undefined;
+        if (text === undefined) {
+          text = `${name} AS (\n${body.text}\n)`;
+          if (memo) this.blocks.set(id, text);
+        }
+        blocks.push(text);
+      };
+      for (const e of early) addCte(e.id, e.name, e.body, false);
+      for (const id of subs) addCte(id, this.cteName(id), relationBody(substituted.get(id)!), false);
+      for (const id of chain) {
+        if (id === root) continue;
+        const body = bodies.get(id)!;
+        addCte(id, this.cteName(id), body, body === this.body(id));
       }
-      if (rootBody.direct) emit(root, rootBody.text, rootBody.lines, rootBody.cellLine);
-      else emit(root, `SELECT * FROM ${this.cteName(root)}`, 1);
+      if (!rootBody.direct) addCte(root, this.cteName(root), rootBody, rootBody === this.body(root));
+      const final = rootBody.direct ? rootBody : relationBody(this.cteName(root));
+      seg(root, line + 1, final.lines, rootBody.direct ? rootBody.cellLine : undefined);
+      line += final.lines;
+      sql = `WITH\n${blocks.join(',\n')}\n${final.text}`;
     }
     return {
       cellId: root,
-      sql: parts.join('\n'),
+      sql,
       sourceMap: { lineCount: line, segments },
       chain,
       substituted: subs,

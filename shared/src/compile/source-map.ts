@@ -17,7 +17,10 @@ export interface SourceMapSegment {
 export interface SourceMap {
   /** Number of lines of the compiled SQL. */
   lineCount: number;
-  /** In line order, not overlapping. Lines in no segment (the opening `WITH`) belong to no cell. */
+  /**
+   * In line order, not overlapping, one per cell's SQL. The CTE header and closing lines around a segment belong to
+   * its cell (see mapPosition); the opening `WITH` belongs to no cell.
+   */
   segments: SourceMapSegment[];
 }
 
@@ -32,9 +35,14 @@ export interface MappedPosition {
   generated: boolean;
 }
 
-/** The cell (and its own line/column) at a 1-based position of the compiled SQL, or undefined outside every cell. */
+/**
+ * The cell (and its own line/column) at a 1-based position of the compiled SQL, or undefined outside every cell. A
+ * line just before a segment (a CTE's `"name" AS (`) or just after one (its `)` or `),`) belongs to that cell, as
+ * generated SQL.
+ */
 export function mapPosition(map: SourceMap, line: number, column: number): MappedPosition | undefined {
   const segs = map.segments;
+  if (line < 1 || line > map.lineCount) return undefined;
   let lo = 0;
   let hi = segs.length - 1;
   while (lo <= hi) {
@@ -52,6 +60,11 @@ export function mapPosition(map: SourceMap, line: number, column: number): Mappe
       };
     }
   }
+  // `lo` is the first segment after the line
+  const before = segs[lo - 1];
+  const after = segs[lo];
+  if (before && line === before.endLine + 1) return { cellId: before.cellId, line: 1, column, generated: true };
+  if (after && line === after.startLine - 1) return { cellId: after.cellId, line: 1, column, generated: true };
   return undefined;
 }
 
