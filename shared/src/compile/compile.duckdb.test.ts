@@ -531,6 +531,22 @@ describe('SQL cells on DuckDB', () => {
     expect(await db.query(compiled.sql)).toEqual([{ n: big.filter((o) => o.customer_id <= customers.length).length }]);
   });
 
+  it('lets a SQL cell named like a warehouse table read that table while its readers read the cell', async () => {
+    const cells = [
+      cell('own', 'orders', 'sql', {}, 'SELECT * FROM orders WHERE amount > 400'),
+      cell('reader', 'reader', 'sql', {}, 'SELECT count(*) AS n FROM orders'),
+    ];
+    const compiled = compileCell(cells, 'reader' as CellId, 'duckdb');
+    expect(compiled.chain).toEqual(['own', 'reader']);
+    expect(compiled.sql).toContain('"__pipebook_cell_orders" AS (\nSELECT * FROM orders WHERE amount > 400\n)');
+    expect(await db.query(compiled.sql)).toEqual([
+      { n: orders.filter((o) => o.amount !== null && o.amount > 400).length },
+    ]);
+    expect(compileCell(cells, 'reader' as CellId, 'snowflake').sql).toContain(
+      '"ORDERS" AS (\nSELECT * FROM "__PIPEBOOK_CELL_ORDERS"\n)',
+    );
+  });
+
   it('places a cell that starts with WITH as a CTE and still runs it last', async () => {
     const cells = [
       ...SOURCES,

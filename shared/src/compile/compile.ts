@@ -112,6 +112,14 @@ export class NotebookCompiler {
     return type === 'table' && typeof table === 'string' && !schema && !catalog ? table : undefined;
   }
 
+  /** Whether a SQL cell reads a table named like the cell itself. */
+  private readsOwnName(id: CellId): boolean {
+    const cell = this.graph.byId.get(id)!;
+    if (cell.kind !== 'sql') return false;
+    const own = cell.name.toLowerCase();
+    return analyzeSql(cell.source, this.dialect).references.some((r) => r.name.toLowerCase() === own);
+  }
+
   /** A cell's own SQL; throws the cell's compile error. */
   body(id: CellId): CellBody {
     let b = this.bodies.get(id);
@@ -336,12 +344,16 @@ export class NotebookCompiler {
       };
       for (const e of early) addCte(e.id, e.name, e.body, false);
       for (const id of subs) addCte(id, this.cteName(id), relationBody(substituted.get(id)!), false);
-      for (const id of chain) {
-        if (id === root) continue;
-        const body = bodies.get(id)!;
-        addCte(id, this.cteName(id), body, body === this.body(id));
-      }
-      if (!rootBody.direct) addCte(root, this.cteName(root), rootBody, rootBody === this.body(root));
+      // A SQL cell that reads a warehouse table named like itself (rule R5) would read its own CTE instead: its SQL
+      // goes in a CTE with an internal name, and the cell's CTE reads that.
+      const cellCte = (id: CellId, body: CellBody) => {
+        if (!this.readsOwnName(id)) return addCte(id, this.cteName(id), body, body === this.body(id));
+        const inner = quoteIdent(this.dialect, `__pipebook_cell_${g.byId.get(id)!.name}`);
+        addCte(id, inner, body, false);
+        addCte(id, this.cteName(id), relationBody(inner), false);
+      };
+      for (const id of chain) if (id !== root) cellCte(id, bodies.get(id)!);
+      if (!rootBody.direct) cellCte(root, rootBody);
       const final = rootBody.direct ? rootBody : relationBody(this.cteName(root));
       seg(root, line + 1, final.lines, rootBody.direct ? rootBody.cellLine : undefined);
       line += final.lines;
