@@ -10,6 +10,7 @@ import { fileToState } from '../notebook/file-format.ts';
 import type { CellKind, CellSnapshot } from '../notebook/schema.ts';
 import { demoNotebookFile } from '../notebook/templates.ts';
 import { type CompileOptions, compileCell, createCompiler } from './compile.ts';
+import { quoteIdent, stringLiteral } from './quote.ts';
 import { duckdbErrorPosition, mapPosition } from './source-map.ts';
 import { compileTargetStatement } from './target.ts';
 import { openTestDb, type Row, seeded, sortRows, type TestDb } from './testing-duckdb.ts';
@@ -414,6 +415,16 @@ describe('visual steps on DuckDB, with hostile names and values', () => {
     ]);
     expect(rows).toHaveLength(orders.filter((o) => o.customer_id <= customers.length).length);
   });
+});
+
+describe('quoting on DuckDB', () => {
+  it.each([...HOSTILE, "'", '"', '\\', "''", '$$', '--', '/*'].map((v) => [v]))(
+    'reads back %j as the same name and the same text',
+    async (v) => {
+      const rows = await db.query(`SELECT ${stringLiteral('duckdb', v)} AS ${quoteIdent('duckdb', v)}`);
+      expect(rows).toEqual([{ [v]: v }]);
+    },
+  );
 });
 
 describe('sources and targets on DuckDB', () => {

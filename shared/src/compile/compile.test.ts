@@ -324,7 +324,7 @@ describe('source maps', () => {
   });
 
   it('shifts with a target statement', () => {
-    const { sourceMap } = compileCell(cells, 'c' as CellId, 'duckdb');
+    const { sourceMap } = compileCell(cells, 'c' as CellId, 'snowflake');
     const shifted = shiftSourceMap(sourceMap, TARGET_STATEMENT_LINE_OFFSET);
     const last = sourceMap.lineCount;
     expect(mapPosition(shifted, last + 1, 1)).toEqual(mapPosition(sourceMap, last, 1));
