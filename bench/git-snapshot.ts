@@ -14,7 +14,7 @@ import { NotebookRepo } from '../collab-server/src/git/repo.ts';
 import { zipFiles } from '../collab-server/src/git/zip.ts';
 
 const CELLS = 300;
-const ROUNDS = 25;
+const ROUNDS = 40;
 const TARGET_MS = 200;
 
 function notebook(): NotebookState {

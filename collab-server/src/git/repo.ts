@@ -223,7 +223,7 @@ export class NotebookRepo {
     message: string,
     allowUnchanged: boolean,
   ): Promise<string | undefined> {
-    await this.git.raw(['add', '--all', '--', '.']);
+    await this.git.raw(['add', '--all', '--verbose', '--', '.']);
     const tree = (await this.git.raw(['write-tree'])).trim();
     if (!allowUnchanged && parents.length === 1) {
       const parentTree = (await this.git.raw(['rev-parse', `${parents[0]}^{tree}`])).trim();
@@ -257,14 +257,24 @@ export class NotebookRepo {
       const known = await this.validCommitted();
       if (known) {
         // Fast path: three git calls whatever the notebook's size (stage the changed files, commit, read the hash).
+        // Each call prints something on purpose: simple-git waits an extra 50 ms for a process that stays silent.
         const { changed, deleted } = await this.writeChanges(known.files, files);
         if (!changed.length && !deleted.length) return { commit: known.head, created: false, branch: known.branch };
-        for (let i = 0; i < changed.length; i += 500) await this.git.raw(['add', '--', ...changed.slice(i, i + 500)]);
+        for (let i = 0; i < changed.length; i += 500) {
+          await this.git.raw(['add', '--verbose', '--', ...changed.slice(i, i + 500)]);
+        }
         for (let i = 0; i < deleted.length; i += 500) {
-          await this.git.raw(['rm', '--cached', '--quiet', '--ignore-unmatch', '--', ...deleted.slice(i, i + 500)]);
+          await this.git.raw(['rm', '--cached', '--ignore-unmatch', '--', ...deleted.slice(i, i + 500)]);
         }
         const msgFile = await this.messageFile(message);
-        await this.gitWith({ identity }).raw(['commit', '--quiet', '--no-verify', '--no-edit', '-F', msgFile]);
+        await this.gitWith({ identity }).raw([
+          'commit',
+          '--no-verify',
+          '--no-edit',
+          '--cleanup=verbatim',
+          '-F',
+          msgFile,
+        ]);
         const commit = (await this.git.raw(['rev-parse', '--verify', 'HEAD'])).trim();
         this.committed = { files, head: commit, branch: known.branch };
         return { commit, created: true, branch: known.branch };
