@@ -20,7 +20,8 @@ export interface BenchStack {
   kernelPeakRssMb(): number;
   kernelRssMb(): number;
   createNotebook(file: PipebookFile): Promise<string>;
-  run(req: RunRequest): Promise<{ created: RunCreated; events: RunEvent[]; ms: number }>;
+  /** Starts a run and reads its events: with `stream`, in the POST's own response; otherwise with a second request. */
+  run(req: RunRequest, opts?: { stream?: boolean }): Promise<{ created: RunCreated; events: RunEvent[]; ms: number }>;
   cleanup(): Promise<void>;
 }
 
@@ -31,7 +32,10 @@ function procStatusMb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
 
 export async function readEvents(url: string, runId: string): Promise<RunEvent[]> {
   const res = await fetch(`${url}/api/runs/${runId}/events`);
-  const text = await res.text();
+  return parseEvents(await res.text());
+}
+
+function parseEvents(text: string): RunEvent[] {
   return text
     .split('\n\n')
     .map((f) => f.split('\n').find((l) => l.startsWith('data: ')))
@@ -86,16 +90,31 @@ export async function startBenchStack(env: Record<string, string> = {}): Promise
     kernelPeakRssMb: () => procStatusMb(kernel.pid!, 'VmHWM'),
     kernelRssMb: () => procStatusMb(kernel.pid!, 'VmRSS'),
     createNotebook: (file) => createNotebook(collab.url, { file }),
-    async run(req) {
+    async run(req, opts = {}) {
       const t0 = performance.now();
       const res = await fetch(`${kernelUrl}/api/runs`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...(opts.stream ? { accept: 'text/event-stream' } : {}) },
         body: JSON.stringify(req),
       });
-      if (res.status !== 201) throw new Error(`run refused: ${res.status} ${await res.text()}`);
-      const created = (await res.json()) as RunCreated;
-      const events = await readEvents(kernelUrl, created.runId);
+      if (!res.ok) throw new Error(`run refused: ${res.status} ${await res.text()}`);
+      let created: RunCreated;
+      let events: RunEvent[];
+      if (opts.stream) {
+        events = parseEvents(await res.text());
+        const first = events[0];
+        if (first?.type !== 'run_queued') throw new Error('stream did not start with run_queued');
+        created = {
+          protocolVersion: 1,
+          runId: first.runId,
+          notebookId: first.notebookId,
+          scope: req.scope ?? 'cell',
+          cells: first.cells,
+        };
+      } else {
+        created = (await res.json()) as RunCreated;
+        events = await readEvents(kernelUrl, created.runId);
+      }
       const ms = performance.now() - t0;
       const last = events.at(-1);
       if (last?.type !== 'run_finished' || last.status !== 'done') {

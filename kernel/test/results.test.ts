@@ -162,6 +162,19 @@ describe('results', () => {
     const text = await res.text();
     const seqs = [...text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
     expect(seqs).toEqual([4, 5]);
+    // Asking for an event stream when starting the run gets the same events in the one response.
+    const direct = await fetch(`${s.kernel.url}/api/runs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ notebookId: nb, scope: 'all', force: true }),
+    });
+    expect(direct.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const streamed = (await direct.text())
+      .split('\n')
+      .filter((l) => l.startsWith('data: '))
+      .map((l) => JSON.parse(l.slice(6)) as RunEvent);
+    expect(streamed.map((e) => e.type)).toEqual(events.map((e) => e.type));
+    expect(streamed[0]).toMatchObject({ type: 'run_queued', cells: [{ cellId: 'c_one', action: 'run' }] });
     const info = await kernelApi<RunInfo>(s, `/api/runs/${created.runId}`);
     expect(info.body).toMatchObject({
       state: 'done',

@@ -54,7 +54,6 @@ describe('DuckDBEngine', () => {
     expect(err).toMatchObject({ code: 'sql_error', line: 2, column: 8 });
     expect(err.message).toMatch(/missing_col/);
     expect(fs.existsSync(resultPath('b'))).toBe(false);
-    expect(fs.existsSync(`${resultPath('b')}.tmp`)).toBe(false);
   });
 
   it('[R10] cancel interrupts only the cancelled query, quickly', async () => {

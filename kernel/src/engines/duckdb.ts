@@ -1,7 +1,7 @@
 // The embedded engine: one DuckDB database file under PIPEBOOK_HOME, reached through a small connection pool.
 // Each running query has a connection of its own, so cancelling it (interrupt) stops only that query. Results are
 // written by DuckDB straight to Parquet (COPY ... TO), so even a 10M-row result never passes through the Node heap.
-import { rename, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { type ColumnInfo, PipebookError } from '@pipebook/shared';
 import type {
@@ -209,20 +209,19 @@ export class DuckDBEngine implements Engine {
 
   async execute(req: ExecuteRequest): Promise<ExecuteOutcome> {
     const sql = stripTrailingSemicolons(req.sql);
-    const tmp = `${req.resultPath}.tmp`;
-    const sent = `COPY (\n${sql}\n) TO ${sqlString(tmp)} (FORMAT parquet)`;
+    // resultPath is fresh for every run and only indexed after success, so a half-written file is never read.
+    const sent = `COPY (\n${sql}\n) TO ${sqlString(req.resultPath)} (FORMAT parquet)`;
     try {
       return await this.runCancellable(sql, sent, req.signal, req.onProgress, async (conn) => {
         const r = await conn.runAndReadAll(sent);
         const rowCount = Number(r.getRowsJS()[0]?.[0] ?? 0);
-        await rename(tmp, req.resultPath);
         // Column types as a reader of the Parquet file sees them (what paging returns), from its metadata only.
         const d = await conn.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${sqlString(req.resultPath)})`);
         const columns = (d.getRowsJson() as unknown[][]).map((row) => ({ name: String(row[0]), type: String(row[1]) }));
         return { type: 'materialized', columns, rowCount };
       });
     } catch (e) {
-      await rm(tmp, { force: true });
+      await rm(req.resultPath, { force: true });
       throw e;
     }
   }

@@ -20,7 +20,7 @@ import type { DuckDBWarehouse } from '../engines/duckdb.ts';
 import type { EngineRegistry } from '../engines/registry.ts';
 import { jsonRows, pageToArrow, readPage } from '../results/pager.ts';
 import type { ResultStore } from '../results/store.ts';
-import type { RunService } from '../runs/service.ts';
+import type { Run, RunService } from '../runs/service.ts';
 
 export interface RouteDeps {
   access: AccessChecker;
@@ -85,6 +85,36 @@ export function sendError(res: Response, e: unknown): void {
   res.status(httpStatus(err.code)).json({ error: body });
 }
 
+/** Writes a run's events as SSE (replaying those after `after`), ending the response after `run_finished`. */
+function streamEvents(req: Request, res: Response, run: Run, after: number): void {
+  res.status(200);
+  res.setHeader('content-type', 'text/event-stream; charset=utf-8');
+  res.setHeader('cache-control', 'no-cache, no-transform');
+  res.setHeader('connection', 'keep-alive');
+  // Proxies must pass events through as they come.
+  res.setHeader('x-accel-buffering', 'no');
+  res.flushHeaders();
+  res.write(': pipebook run events\n\n');
+  const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+  let unsubscribe = () => {};
+  const done = () => {
+    clearInterval(heartbeat);
+    unsubscribe();
+  };
+  unsubscribe = run.events.subscribe(after, (e) => {
+    res.write(`id: ${e.seq}\nevent: ${RUN_EVENT_SSE_NAME}\ndata: ${JSON.stringify(e)}\n\n`);
+    if (e.type === 'run_finished') {
+      done();
+      res.end();
+    }
+  });
+  if (run.events.isFinished() && !res.writableEnded) {
+    done();
+    res.end();
+  }
+  req.on('close', done);
+}
+
 export function kernelRouter(deps: RouteDeps): Router {
   const router = express.Router();
   router.use((_req: Request, res: Response, next: NextFunction) => {
@@ -98,6 +128,12 @@ export function kernelRouter(deps: RouteDeps): Router {
     if (!parsed.success) throw badRequest(parsed.error.issues);
     const access = await deps.access.authorize(req, parsed.data.notebookId, 'editor');
     const created = await deps.runs.start(parsed.data, access.user);
+    // A client that accepts an event stream gets the run's events in this response (the plan is in `run_queued`),
+    // which saves the second request for short runs.
+    if (req.headers.accept?.includes('text/event-stream')) {
+      streamEvents(req, res, deps.runs.get(created.runId)!, 0);
+      return;
+    }
     res.status(201).json(created);
   });
 
@@ -127,32 +163,7 @@ export function kernelRouter(deps: RouteDeps): Router {
   router.get('/runs/:runId/events', async (req, res) => {
     const run = await runFor(req, 'viewer');
     const after = Number(req.headers['last-event-id'] ?? req.query.after ?? 0) || 0;
-    res.status(200);
-    res.setHeader('content-type', 'text/event-stream; charset=utf-8');
-    res.setHeader('cache-control', 'no-cache, no-transform');
-    res.setHeader('connection', 'keep-alive');
-    // Proxies must pass events through as they come.
-    res.setHeader('x-accel-buffering', 'no');
-    res.flushHeaders();
-    res.write(': pipebook run events\n\n');
-    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
-    let unsubscribe = () => {};
-    const done = () => {
-      clearInterval(heartbeat);
-      unsubscribe();
-    };
-    unsubscribe = run.events.subscribe(after, (e) => {
-      res.write(`id: ${e.seq}\nevent: ${RUN_EVENT_SSE_NAME}\ndata: ${JSON.stringify(e)}\n\n`);
-      if (e.type === 'run_finished') {
-        done();
-        res.end();
-      }
-    });
-    if (run.events.isFinished() && !res.writableEnded) {
-      done();
-      res.end();
-    }
-    req.on('close', done);
+    streamEvents(req, res, run, after);
   });
 
   router.get('/results/:notebookId/:cellId', async (req, res) => {
