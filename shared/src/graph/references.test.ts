@@ -61,6 +61,18 @@ describe('findReferences', () => {
     expect(names('SELECT * FROM t LATERAL VIEW explode(m) x AS k, v')).toEqual(['t']);
   });
 
+  it('follows parenthesised joins and subqueries in FROM', () => {
+    expect(names('SELECT * FROM (a JOIN b ON a.x = b.x), (c), ((SELECT * FROM d)) s, (FROM e) t')).toEqual([
+      'a',
+      'b',
+      'c',
+      'd',
+      'e',
+    ]);
+    expect(names('SELECT * FROM (SELECT x, y FROM a) s, b')).toEqual(['a', 'b']);
+    expect(names('SELECT * FROM (TABLE a) s')).toEqual(['a']);
+  });
+
   it('reports aliases', () => {
     const refs = findReferences('SELECT * FROM a x JOIN b AS y ON true JOIN c WHERE 1=1');
     expect(refs.map((r) => r.alias)).toEqual(['x', 'y', undefined]);

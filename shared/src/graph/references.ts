@@ -132,6 +132,8 @@ const NOT_ALIASES = new Set([
   'VERSION',
   'FINAL',
 ]);
+// Words that start a query where a table could stand (`FROM (SELECT ...)`, DuckDB `FROM (FROM t)`).
+const QUERY_WORDS = new Set(['SELECT', 'VALUES', 'WITH', 'FROM', 'TABLE', 'PIVOT', 'UNPIVOT', 'SUMMARIZE', 'DESCRIBE']);
 // Statement-level forms that take a table right after the keyword (DuckDB `PIVOT orders ON ...`, `TABLE orders`).
 const TABLE_STATEMENTS = new Set(['TABLE', 'PIVOT', 'UNPIVOT', 'SUMMARIZE', 'DESCRIBE']);
 
@@ -256,7 +258,14 @@ function analyze(sql: string, dialect: Dialect): SqlAnalysis {
       if (up === 'LATERAL' || up === 'ONLY') continue;
       expectTable = false;
       if (up === 'TABLE' && isOp(T[k + 1], '(')) continue;
-      if (isName(t) && !(t.kind === 'word' && (up === 'SELECT' || up === 'VALUES' || up === 'WITH'))) {
+      if (isOp(t, '(')) {
+        // `FROM (a JOIN b ON ...)`: a parenthesised join starts with a table; `FROM (SELECT ...)` does not, and the
+        // SELECT ends the FROM clause of the new level again.
+        frames.push({ isCall: false, sawQuery: false, inFrom: true });
+        expectTable = true;
+        continue;
+      }
+      if (isName(t) && !(t.kind === 'word' && QUERY_WORDS.has(up))) {
         let j = k;
         while (isOp(T[j + 1], '.') && isName(T[j + 2])) j += 2;
         if (isOp(T[j + 1], '(')) {
