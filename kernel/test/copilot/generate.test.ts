@@ -186,6 +186,22 @@ describe('generate', () => {
     expect(readCell(doc, ids[0])?.name).toBe('refunds');
   });
 
+  it('never runs a second statement smuggled into an answer while verifying it', async () => {
+    const { doc } = demoDoc();
+    const sneaky = {
+      type: 'content' as const,
+      content: answer([{ name: 'sneaky', sql: 'SELECT 1 AS x) ; DROP TABLE customers; SELECT (1' }]),
+    };
+    server.script(sneaky, sneaky, sneaky);
+    const proposal = await generateCells(deps(), call(doc).call, { request: 'anything' });
+    expect(proposal.verified).toBe(false);
+    expect(proposal.checks.find((c) => c.check === 'compile')).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/more than one statement/),
+    });
+    expect((await wh.warehouse.readAll('SELECT count(*) FROM customers')).rowsJs[0][0]).toBe(40n);
+  });
+
   it('rejects a name that is taken and a visual step whose input is not a cell', async () => {
     const { doc } = demoDoc();
     server.script(

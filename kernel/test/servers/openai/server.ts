@@ -77,6 +77,9 @@ export interface OpenAiTestServer {
   close(): Promise<void>;
 }
 
+/** OpenAI-style `/v1/chat/completions` and the Azure deployment path; anything else is a 404 like a wrong base URL. */
+const CHAT_PATH = /^(\/v1)?\/chat\/completions$|^\/openai\/deployments\/[^/]+\/chat\/completions$/;
+
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
@@ -146,7 +149,7 @@ export async function startOpenAiTestServer(opts: OpenAiTestServerOptions = {}):
           data: [{ id: 'test-model', object: 'model', owned_by: 'pipebook' }],
         });
       }
-      if (req.method !== 'POST' || !/\/chat\/completions$/.test(path)) {
+      if (req.method !== 'POST' || !CHAT_PATH.test(path)) {
         return sendJson(res, 404, {
           error: { message: `No route ${req.method} ${path}`, type: 'invalid_request_error' },
         });
