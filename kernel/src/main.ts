@@ -1,6 +1,11 @@
 // The kernel process: configuration from the environment, then startKernel. Nothing else lives here.
 import { loadConfig } from './config.ts';
+import { connectionEngines } from './engines/connections.ts';
+import { registerEngineFactory } from './engines/registry.ts';
 import { startKernel } from './server.ts';
+
+// Remote engines (Snowflake, Databricks, ...) named in PIPEBOOK_HOME/pipebook.config.yaml.
+registerEngineFactory(connectionEngines);
 
 const config = loadConfig();
 const kernel = await startKernel(config);
