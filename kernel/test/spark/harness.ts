@@ -66,11 +66,12 @@ export function step(name: string, kind: SparkCodeKind, code: string, inputHash 
   return { cellId: CellId.of(`c_${name}`), name, kind, code, inputHash };
 }
 
+/** Rows of a streamed result, with bigints as numbers and dates as ISO text so they compare with plain JSON. */
 export async function rowsOf(outcome: ExecuteOutcome): Promise<unknown[][]> {
   if (outcome.type !== 'stream') throw new Error('expected a streamed result');
   const rows: unknown[][] = [];
   for await (const batch of outcome.batches) rows.push(...batch);
-  return rows;
+  return rows.map((r) => r.map((v) => (typeof v === 'bigint' ? Number(v) : v instanceof Date ? v.toISOString() : v)));
 }
 
 /** Waits for a condition with a deadline (the thing waited for happens in another process or on a timer). */

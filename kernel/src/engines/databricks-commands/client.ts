@@ -1,6 +1,7 @@
 // Databricks Command Execution API 1.2 (all-purpose clusters): execution contexts and commands. Thin: one method
 // per endpoint, Bearer auth, Databricks' JSON errors `{error_code, message}` turned into typed errors once.
 import { PipebookError } from '@pipebook/shared';
+import { parseJsonLossless } from '../livy/spark-code.ts';
 
 export type ContextStatus = 'Pending' | 'Running' | 'Error';
 export type CommandStatus = 'Queued' | 'Running' | 'Cancelling' | 'Finished' | 'Cancelled' | 'Error';
@@ -67,7 +68,7 @@ export class CommandExecutionClient {
     const text = await res.text();
     let json: { error_code?: string; message?: string } & Record<string, unknown> = {};
     try {
-      json = text ? JSON.parse(text) : {};
+      json = (text ? parseJsonLossless(text) : {}) as typeof json;
     } catch {
       json = { message: text.slice(0, 300) };
     }

@@ -30,7 +30,7 @@ describe('Command Execution results', () => {
         { name: 'id', type: 'BIGINT' },
         { name: 'tags', type: 'ARRAY<STRING>' },
       ],
-      rows: [[1, ['a']]],
+      rows: [[1n, ['a']]],
     });
   });
 });

@@ -4,13 +4,23 @@
 // with display(), which makes the command's result a table with a JSON schema.
 import type { ColumnInfo } from '@pipebook/shared';
 import { PipebookError } from '@pipebook/shared';
-import type { CatalogTable, Engine, EngineInfo, ExecuteOutcome, ExecuteRequest } from '../engine.ts';
+import type {
+  CatalogTable,
+  Engine,
+  EngineInfo,
+  ExecuteOutcome,
+  ExecuteRequest,
+  TargetOutcome,
+  WriteTargetRequest,
+} from '../engine.ts';
 import { type ReplBackend, SparkChainRunner, type StepControl } from '../livy/spark-chain.ts';
 import {
   createViewSql,
   dropWrapperFrames,
   pysparkCellCode,
+  sparkRows,
   sparkTypeName,
+  sqlWhere,
   stripHtml,
   tracebackLine,
   trimStatement,
@@ -63,7 +73,7 @@ export function parseTableResult(r: CommandResults): SparkTable {
     }
     return { name: f.name, type: sparkTypeName(t) };
   });
-  return { columns, rows: Array.isArray(r.data) ? (r.data as unknown[][]) : [] };
+  return { columns, rows: Array.isArray(r.data) ? sparkRows(r.data as unknown[][], columns) : [] };
 }
 
 class CommandBackend implements ReplBackend {
@@ -102,7 +112,13 @@ class CommandBackend implements ReplBackend {
     throw e;
   }
 
-  private async run(id: string, command: string, ctl: StepControl): Promise<CommandResults | undefined> {
+  /** `sqlLineOffset`: the command wraps Spark SQL whose `line L pos P` errors map back to the SQL (minus this many lines). */
+  private async run(
+    id: string,
+    command: string,
+    ctl: StepControl,
+    sqlLineOffset?: number,
+  ): Promise<CommandResults | undefined> {
     let commandId: string;
     try {
       commandId = await this.client.execute(id, command, 'python');
@@ -140,25 +156,26 @@ class CommandBackend implements ReplBackend {
       const { ename, evalue } = parseErrorSummary(r?.summary ?? 'Error: the command failed');
       const traceback = dropWrapperFrames((r?.cause ?? '').split(/(?<=\n)/).filter((l) => !/^-+\n?$/.test(l)));
       const step = ctl.step;
-      const line = step && step.kind === 'pyspark' ? tracebackLine(traceback, step.name) : undefined;
-      throw new SparkCodeError(
-        { ename, evalue, traceback },
-        step ? { cellId: step.cellId, ...(line ? { line } : {}) } : {},
-      );
+      const at =
+        sqlLineOffset !== undefined
+          ? sqlWhere(evalue, sqlLineOffset)
+          : step?.kind === 'pyspark'
+            ? { line: tracebackLine(traceback, step.name) }
+            : {};
+      const where = Object.fromEntries(Object.entries(at).filter(([, v]) => v !== undefined));
+      throw new SparkCodeError({ ename, evalue, traceback }, step ? { cellId: step.cellId, ...where } : where);
     }
     return r;
   }
 
   async materialize(id: string, step: SparkStep, inputs: string[], ctl: StepControl): Promise<void> {
-    const code =
-      step.kind === 'sql'
-        ? `spark.sql(${JSON.stringify(createViewSql(step.name, step.code))})`
-        : pysparkCellCode(step.name, step.code, inputs);
-    await this.run(id, code, ctl);
+    if (step.kind === 'sql')
+      await this.run(id, `spark.sql(${JSON.stringify(createViewSql(step.name, step.code))})`, ctl, 1);
+    else await this.run(id, pysparkCellCode(step.name, step.code, inputs), ctl);
   }
 
   private async table(id: string, command: string, ctl: StepControl): Promise<SparkTable> {
-    const r = await this.run(id, command, ctl);
+    const r = await this.run(id, command, ctl, 0);
     if (r?.resultType !== 'table') {
       throw new PipebookError('engine_unavailable', `Databricks answered display() with a ${r?.resultType} result.`);
     }
@@ -167,6 +184,10 @@ class CommandBackend implements ReplBackend {
 
   fetch(id: string, view: string, ctl: StepControl): Promise<SparkTable> {
     return this.table(id, `display(spark.table(${JSON.stringify(view)}))`, { ...ctl, step: undefined });
+  }
+
+  async statement(id: string, sql: string, ctl: StepControl): Promise<void> {
+    await this.run(id, `spark.sql(${JSON.stringify(trimStatement(sql))})`, ctl, 0);
   }
 
   query(id: string, sql: string, ctl: StepControl): Promise<SparkTable> {
@@ -227,6 +248,10 @@ export class DatabricksClusterEngine implements Engine, SparkCellEngine {
 
   async runCells(req: SparkChainRequest): Promise<ExecuteOutcome> {
     return stream(await this.runner.runChain(req));
+  }
+
+  async writeTarget(req: WriteTargetRequest): Promise<TargetOutcome> {
+    return { rowCount: await this.runner.writeTable(req.target, req.sql, req.signal, req.onProgress) };
   }
 
   async validate(sql: string, signal?: AbortSignal): Promise<ColumnInfo[]> {

@@ -3,6 +3,7 @@
 // are turned into typed errors here, once: 404 JSON `{msg}`, 500 plain-text IllegalStateException for a session that
 // is not running, 400 text or JSON.
 import { PipebookError } from '@pipebook/shared';
+import { parseJsonLossless } from './spark-code.ts';
 
 export type LivySessionState =
   | 'not_started'
@@ -115,7 +116,7 @@ export class LivyClient {
     const text = await res.text();
     if (res.ok) {
       try {
-        return (text === '' ? {} : JSON.parse(text)) as T;
+        return (text === '' ? {} : parseJsonLossless(text)) as T;
       } catch {
         throw new PipebookError('engine_unavailable', `Livy at ${this.base} answered ${method} ${path} with non-JSON.`);
       }

@@ -3,7 +3,15 @@
 // notebook's `sql` session and a PySpark target in its `pyspark` session: two REPL queues, so a long PySpark job does
 // not hold up SQL cells.
 import { PipebookError } from '@pipebook/shared';
-import type { CatalogTable, Engine, EngineInfo, ExecuteOutcome, ExecuteRequest } from '../engine.ts';
+import type {
+  CatalogTable,
+  Engine,
+  EngineInfo,
+  ExecuteOutcome,
+  ExecuteRequest,
+  TargetOutcome,
+  WriteTargetRequest,
+} from '../engine.ts';
 import { LIVY_ENDED_STATES, LivyClient, type LivyClientOptions, LivyNotFoundError } from './livy-client.ts';
 import { runLivyStatement } from './livy-statements.ts';
 import { type ReplBackend, SparkChainRunner, type StepControl } from './spark-chain.ts';
@@ -12,6 +20,8 @@ import {
   parseStructSchema,
   pysparkCellCode,
   quoteSparkIdent,
+  sparkRows,
+  sqlWhere,
   tracebackLine,
   trimStatement,
 } from './spark-code.ts';
@@ -54,14 +64,6 @@ const PHASE: Record<string, RemoteSessionState['phase']> = {
   idle: 'idle',
   busy: 'busy',
 };
-
-/** Livy's SQL line positions (`line 3, pos 7`) in a wrapped statement, shifted back to the cell's own lines. */
-export function sqlWhere(evalue: string, lineOffset: number): { line?: number; column?: number } {
-  const m = /line (\d+), pos (\d+)/.exec(evalue);
-  if (!m) return {};
-  const line = Number(m[1]) - lineOffset;
-  return line >= 1 ? { line, column: Number(m[2]) + 1 } : {};
-}
 
 class LivyBackend implements ReplBackend {
   readonly noun = 'Livy session';
@@ -117,7 +119,7 @@ class LivyBackend implements ReplBackend {
       pollMaxMs: this.conn.pollMaxMs ?? 1000,
       notReadyBudgetMs: this.conn.notReadyBudgetMs ?? 120_000,
       where: (o) => {
-        if (!step) return {};
+        if (!step) return kind === 'sql' ? sqlWhere(o.evalue, lineOffset) : {};
         if (kind === 'pyspark') {
           const line = tracebackLine(o.traceback, step.name);
           return { cellId: step.cellId, ...(line ? { line } : {}) };
@@ -136,11 +138,16 @@ class LivyBackend implements ReplBackend {
     return this.query(id, `SELECT * FROM ${quoteSparkIdent(view)}`, { ...ctl, step: undefined });
   }
 
+  async statement(id: string, sql: string, ctl: StepControl): Promise<void> {
+    await this.run(id, sql, 'sql', ctl);
+  }
+
   async query(id: string, sql: string, ctl: StepControl): Promise<SparkTable> {
     const out = await this.run(id, sql, 'sql', ctl);
     const json = out.data['application/json'] as { schema: unknown; data: unknown[][] } | undefined;
     if (!json) throw new PipebookError('engine_unavailable', 'Livy answered a SQL statement without a JSON result.');
-    return { columns: parseStructSchema(json.schema), rows: json.data ?? [] };
+    const columns = parseStructSchema(json.schema);
+    return { columns, rows: sparkRows(json.data ?? [], columns) };
   }
 }
 
@@ -198,6 +205,10 @@ export class LivyEngine implements Engine, SparkCellEngine {
 
   async runCells(req: SparkChainRequest): Promise<ExecuteOutcome> {
     return stream(await this.runner.runChain(req));
+  }
+
+  async writeTarget(req: WriteTargetRequest): Promise<TargetOutcome> {
+    return { rowCount: await this.runner.writeTable(req.target, req.sql, req.signal, req.onProgress) };
   }
 
   async validate(sql: string, signal?: AbortSignal): Promise<import('@pipebook/shared').ColumnInfo[]> {

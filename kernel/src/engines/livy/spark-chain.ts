@@ -3,7 +3,8 @@
 // result. A session that dies under a chain is reported (its cells go stale) and the chain is run once more in a
 // fresh session, so the user's run still succeeds.
 import { PipebookError } from '@pipebook/shared';
-import type { EngineProgress } from '../engine.ts';
+import type { EngineProgress, TargetSpec } from '../engine.ts';
+import { quoteSparkIdent, trimStatement } from './spark-code.ts';
 import type { SessionBackend, SessionEntry, SparkSessionPool } from './spark-sessions.ts';
 import type { SparkChainRequest, SparkCodeKind, SparkStep, SparkTable } from './spark-types.ts';
 import { SessionLostError } from './spark-types.ts';
@@ -24,6 +25,8 @@ export interface ReplBackend extends SessionBackend {
   fetch(sessionId: string, view: string, ctl: StepControl): Promise<SparkTable>;
   /** Runs one Spark SQL query (ad-hoc execute, validate, catalog). */
   query(sessionId: string, sql: string, ctl: StepControl): Promise<SparkTable>;
+  /** Runs one Spark SQL statement whose result is not needed (DDL, INSERT). */
+  statement(sessionId: string, sql: string, ctl: StepControl): Promise<void>;
 }
 
 /** Notebook key for statements that belong to no notebook (Engine.execute, validate, catalog). */
@@ -69,12 +72,58 @@ export class SparkChainRunner {
     );
   }
 
+  /**
+   * Writes a target table: replace is DROP + CREATE TABLE AS (portable across Hive and Delta catalogs), append creates
+   * the table if needed and INSERTs. Returns the rows written.
+   */
+  async writeTable(target: TargetSpec, sql: string, signal: AbortSignal, onProgress?: (p: EngineProgress) => void) {
+    if (target.type !== 'table') {
+      throw new PipebookError(
+        'bad_request',
+        `Spark engines write tables; a file target (${target.format}) runs on the embedded engine.`,
+      );
+    }
+    const name = [target.schema, target.table]
+      .filter((p): p is string => !!p)
+      .map(quoteSparkIdent)
+      .join('.');
+    const body = trimStatement(sql);
+    const kind = this.backend.sessionKind('sql');
+    const count = async (id: string) => {
+      const t = await this.backend.query(id, `SELECT COUNT(*) AS n FROM ${name}`, { signal, onProgress });
+      return Number(t.rows[0]?.[0] ?? 0);
+    };
+    if (target.mode === 'replace') {
+      return this.withRecovery(ADHOC_NOTEBOOK, kind, signal, onProgress, async (_e, id) => {
+        await this.backend.statement(id, `DROP TABLE IF EXISTS ${name}`, { signal, onProgress });
+        await this.backend.statement(id, `CREATE TABLE ${name} AS\n${body}`, { signal, onProgress });
+        return count(id);
+      });
+    }
+    // An INSERT cut short by a session death may or may not have landed: never repeat it on its own.
+    return this.withRecovery(
+      ADHOC_NOTEBOOK,
+      kind,
+      signal,
+      onProgress,
+      async (_e, id) => {
+        const shape = `CREATE TABLE IF NOT EXISTS ${name} AS SELECT * FROM (\n${body}\n) AS pipebook_shape LIMIT 0`;
+        await this.backend.statement(id, shape, { signal, onProgress });
+        const before = await count(id);
+        await this.backend.statement(id, `INSERT INTO ${name}\n${body}`, { signal, onProgress });
+        return (await count(id)) - before;
+      },
+      false,
+    );
+  }
+
   private async withRecovery<T>(
     notebookId: string,
     kind: string,
     signal: AbortSignal,
     onProgress: ((p: EngineProgress) => void) | undefined,
     body: (e: SessionEntry, id: string) => Promise<T>,
+    retry = true,
   ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       const e = await this.pool.ensure(notebookId, kind, signal, onProgress);
@@ -86,7 +135,7 @@ export class SparkChainRunner {
       } catch (err) {
         if (!(err instanceof SessionLostError)) throw err;
         this.pool.lose(e, id, err.reason);
-        if (attempt >= 1 || signal.aborted) {
+        if (attempt >= 1 || !retry || signal.aborted) {
           throw new PipebookError('engine_unavailable', `${err.reason} Run again to use a new session.`);
         }
         onProgress?.({ state: 'recovering', message: `${err.reason} Starting a new ${this.backend.noun}.` });

@@ -76,7 +76,7 @@ describe('code sent to Spark', () => {
 
 describe('Spark SQL error positions', () => {
   it('maps "line N, pos M" back to the cell, past the CREATE VIEW line Pipebook adds', async () => {
-    const { sqlWhere } = await import('./livy-engine.ts');
+    const { sqlWhere } = await import('./spark-code.ts');
     const msg = '[UNRESOLVED_COLUMN] A column `x` cannot be resolved.; line 3 pos 7'.replace(
       'line 3 pos',
       'line 3, pos',
@@ -85,5 +85,27 @@ describe('Spark SQL error positions', () => {
     expect(sqlWhere(msg, 0)).toEqual({ line: 3, column: 8 });
     expect(sqlWhere('line 1, pos 0', 1)).toEqual({});
     expect(sqlWhere('no position', 0)).toEqual({});
+    expect(sqlWhere("[PARSE_SYNTAX_ERROR] Syntax error at or near 'FROM'. (line 2, pos 0)", 0)).toEqual({
+      line: 2,
+      column: 1,
+    });
+  });
+});
+
+describe('Spark values', () => {
+  it('keeps long numbers exact and gives BIGINT, DATE, TIMESTAMP and BINARY their JS types', async () => {
+    const { parseJsonLossless, sparkRows } = await import('./spark-code.ts');
+    const parsed = parseJsonLossless('{"data":[[9007199254740993,"x 12345678901234567",1.5,12345678901234567.25]]}');
+    expect(parsed).toEqual({ data: [[`9007199254740993`, 'x 12345678901234567', 1.5, '12345678901234567.25']] });
+    const rows = sparkRows(
+      [[9007199254740993n.toString(), '2024-02-29T00:00:00.000Z', '2024-02-29', [222, 173], 'AQI=', 7, null]],
+      ['BIGINT', 'TIMESTAMP', 'DATE', 'BINARY', 'BINARY', 'INT', 'BIGINT'].map((type, i) => ({ name: `c${i}`, type })),
+    );
+    expect(rows[0][0]).toBe(9007199254740993n);
+    expect((rows[0][1] as Date).toISOString()).toBe('2024-02-29T00:00:00.000Z');
+    expect((rows[0][2] as Date).toISOString()).toBe('2024-02-29T00:00:00.000Z');
+    expect(Buffer.from(rows[0][3] as Uint8Array).toString('hex')).toBe('dead');
+    expect(Array.from(rows[0][4] as Uint8Array)).toEqual([1, 2]);
+    expect(rows[0].slice(5)).toEqual([7, null]);
   });
 });

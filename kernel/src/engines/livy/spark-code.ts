@@ -120,3 +120,77 @@ export function stripHtml(s: string): string {
 export function dropWrapperFrames(traceback: string[]): string[] {
   return traceback.filter((entry) => !/^\s*File "<stdin>", line \d+/.test(entry));
 }
+
+/**
+ * JSON.parse that keeps numbers with more than 15 significant digits as their exact text. Spark sends longs and
+ * decimals as JSON numbers (json4s), and a JavaScript number would silently round 9007199254740993.
+ */
+export function parseJsonLossless(text: string): unknown {
+  let out = '';
+  let last = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (inString) {
+      if (ch === '\\') i++;
+      else if (ch === '"') inString = false;
+      continue;
+    }
+    if (ch === '"') {
+      inString = true;
+      continue;
+    }
+    if (ch === '-' || (ch >= '0' && ch <= '9')) {
+      let j = i + 1;
+      while (j < text.length && /[0-9eE+\-.]/.test(text[j])) j++;
+      const token = text.slice(i, j);
+      const digits = token
+        .replace(/[eE].*$/, '')
+        .replace(/[^0-9]/g, '')
+        .replace(/^0+/, '');
+      if (digits.length > 15) {
+        out += text.slice(last, i) + '"' + token + '"';
+        last = j;
+      }
+      i = j - 1;
+    }
+  }
+  return JSON.parse(last === 0 ? text : out + text.slice(last));
+}
+
+/**
+ * One value as the kernel wants it, by the column's Spark SQL type: BIGINT as bigint, DATE/TIMESTAMP as Date,
+ * BINARY as bytes; decimals keep their exact text when it was too long for a number.
+ */
+export function sparkValue(v: unknown, type: string): unknown {
+  if (v === null || v === undefined) return null;
+  const t = type.toUpperCase();
+  if (t === 'BIGINT' && (typeof v === 'number' || typeof v === 'string') && /^-?\d+$/.test(String(v))) {
+    return BigInt(String(v));
+  }
+  if ((t === 'DATE' || t.startsWith('TIMESTAMP')) && (typeof v === 'string' || typeof v === 'number')) {
+    const s = String(v);
+    const d = new Date(/^\d{4}-\d{2}-\d{2}$/.test(s) ? `${s}T00:00:00Z` : s);
+    return Number.isNaN(d.getTime()) ? v : d;
+  }
+  if (t === 'BINARY') {
+    if (Array.isArray(v)) return Uint8Array.from(v as number[], (b) => b & 0xff);
+    if (typeof v === 'string') return new Uint8Array(Buffer.from(v, 'base64'));
+  }
+  return v;
+}
+
+export function sparkRows(rows: unknown[][], columns: ColumnInfo[]): unknown[][] {
+  return rows.map((r) => r.map((v, i) => sparkValue(v, columns[i]?.type ?? 'STRING')));
+}
+
+/**
+ * Spark's error position (`; line 3 pos 7` from an AnalysisException, `(line 3, pos 7)` from a ParseException, pos
+ * 0-based) in a statement that wraps the user's SQL under `lineOffset` extra lines, as a 1-based line and column.
+ */
+export function sqlWhere(evalue: string, lineOffset: number): { line?: number; column?: number } {
+  const m = /line (\d+),? pos (\d+)/.exec(evalue);
+  if (!m) return {};
+  const line = Number(m[1]) - lineOffset;
+  return line >= 1 ? { line, column: Number(m[2]) + 1 } : {};
+}

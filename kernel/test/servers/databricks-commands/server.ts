@@ -5,7 +5,7 @@
 // (driver restart). Spark is the stand-in from ../livy/standin.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type PythonResult, SparkStandin, type SparkTable } from '../livy/standin/spark-standin.ts';
+import { type PythonResult, SparkStandin, type SparkTable, stringifySpark } from '../livy/standin/spark-standin.ts';
 
 export type ContextStatus = 'Pending' | 'Running' | 'Error';
 export type CommandStatus = 'Queued' | 'Running' | 'Cancelling' | 'Finished' | 'Cancelled' | 'Error';
@@ -157,7 +157,7 @@ export async function startCommandServer(
 
   const send = (res: http.ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(body));
+    res.end(stringifySpark(body));
   };
   const bad = (res: http.ServerResponse, status: number, error_code: string, message: string) =>
     send(res, status, { error_code, message });

@@ -7,7 +7,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DuckDBInstance } from '@duckdb/node-api';
-import { SparkStandin } from './standin/spark-standin.ts';
+import { SparkStandin, stringifySpark } from './standin/spark-standin.ts';
 
 export type LivySessionState =
   | 'not_started'
@@ -272,7 +272,7 @@ export async function startLivyServer(
   });
 
   function send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
-    const text = typeof body === 'string' ? body : JSON.stringify(body);
+    const text = typeof body === 'string' ? body : stringifySpark(body);
     res.writeHead(status, {
       'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8',
       ...headers,

@@ -33,7 +33,7 @@ def _request(sql, limit=None):
     answer = json.loads(line)
     if not answer.get("ok"):
         message = answer.get("error", "unknown error")
-        if message.startswith("Parser Error"):
+        if message.startswith("[PARSE_SYNTAX_ERROR]"):
             raise ParseException(message)
         raise AnalysisException(message)
     return answer
@@ -379,13 +379,25 @@ class GroupedData:
 
 
 _DDL = ("CREATE", "DROP", "CACHE", "UNCACHE", "SET", "INSERT", "USE")
+_COMMANDS = ("SHOW", "DESCRIBE")
+
+
+class CommandFrame(DataFrame):
+    """The answer of a catalog command (SHOW TABLES, DESCRIBE TABLE): run at once, read back as-is."""
+
+    def __init__(self, sql):
+        self._sql = sql
+        self._columns = _request(sql)["columns"]
 
 
 class SparkSession:
     def sql(self, query):
-        if query.lstrip().upper().startswith(_DDL):
+        head = query.lstrip().upper()
+        if head.startswith(_DDL):
             _request(query)
             return DataFrame("SELECT 1 AS _ WHERE FALSE")
+        if head.startswith(_COMMANDS):
+            return CommandFrame(query)
         return DataFrame(query)
 
     def table(self, name):

@@ -6,7 +6,19 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import path from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import {
+  DuckDBBlobValue,
+  type DuckDBConnection,
+  DuckDBDateValue,
+  DuckDBDecimalValue,
+  DuckDBInstance,
+  DuckDBListValue,
+  DuckDBStructValue,
+  DuckDBTimestampTZValue,
+  DuckDBTimestampValue,
+  DuckDBTimeValue,
+} from '@duckdb/node-api';
+import { parseDuckDbError } from '../../../contract/warehouse.ts';
 
 const STANDIN_PY = path.join(path.dirname(fileURLToPath(import.meta.url)), 'pyspark_standin.py');
 
@@ -24,8 +36,15 @@ export type PythonResult =
   | { status: 'ok'; text: string; table: SparkTable | null }
   | { status: 'error'; ename: string; evalue: string; traceback: string[] };
 
-/** Spark SQL quotes identifiers with backticks, DuckDB with double quotes; strings and comments pass through. */
+/**
+ * Spark SQL that DuckDB spells differently: backtick identifiers become double-quoted ones (same length, so error
+ * positions still match) and `* EXCEPT (...)` becomes `* EXCLUDE (...)`. Strings and comments pass through.
+ */
 export function translateSparkSql(sql: string): string {
+  return backticksToDoubleQuotes(sql).replace(/\*\s+EXCEPT\s*\(/gi, (m) => m.replace(/EXCEPT/i, 'EXCLUDE'));
+}
+
+function backticksToDoubleQuotes(sql: string): string {
   let out = '';
   let i = 0;
   while (i < sql.length) {
@@ -109,18 +128,84 @@ export function sparkTypeOf(duckType: string): string {
   }
 }
 
-/** Values as Livy's json4s writes them: numbers for numeric types (longs and decimals included), strings otherwise. */
-function jsonValue(v: unknown, sparkType: string): unknown {
+/** A number whose exact text must reach the JSON body (a decimal or a long past 2^53). */
+export class RawNumber {
+  constructor(readonly text: string) {}
+}
+
+function isoFromMicros(micros: bigint): string {
+  const ms = Number(micros / 1000n) - (micros % 1000n < 0n ? 1 : 0);
+  return new Date(ms).toISOString();
+}
+
+/**
+ * Values as Livy's json4s writes Spark rows: numbers for every numeric type (exact), dates and timestamps in
+ * json4s' default `yyyy-MM-dd'T'HH:mm:ss.SSS'Z'` (UTC), binary as an array of bytes.
+ */
+function sparkJsonValue(v: unknown): unknown {
   if (v === null || v === undefined) return null;
-  if (
-    (sparkType === 'long' || sparkType.startsWith('decimal')) &&
-    typeof v === 'string' &&
-    v !== '' &&
-    !Number.isNaN(Number(v))
-  ) {
-    return Number(v);
+  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : new RawNumber(v.toString());
+  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
+  if (typeof v === 'boolean' || typeof v === 'string') return v;
+  if (v instanceof DuckDBDecimalValue) return new RawNumber(v.toString());
+  if (v instanceof DuckDBDateValue) return `${v.toString()}T00:00:00.000Z`;
+  if (v instanceof DuckDBTimestampValue || v instanceof DuckDBTimestampTZValue) return isoFromMicros(v.micros);
+  if (v instanceof DuckDBTimeValue) return v.toString();
+  if (v instanceof DuckDBBlobValue) return Array.from(v.bytes);
+  if (v instanceof DuckDBListValue) return v.items.map(sparkJsonValue);
+  if (v instanceof DuckDBStructValue) {
+    return Object.fromEntries(Object.entries(v.entries).map(([k, x]) => [k, sparkJsonValue(x)]));
   }
-  return v;
+  return String(v);
+}
+
+/** JSON.stringify that writes RawNumber values as bare numbers. */
+export function stringifySpark(value: unknown): string {
+  const json = JSON.stringify(value, (_k, v) => (v instanceof RawNumber ? `\u0000RAW:${v.text}\u0000` : v));
+  return json.replace(/"\\u0000RAW:([^"\\]+)\\u0000"/g, '$1');
+}
+
+/** JSON.parse that reads numbers with more than 15 digits as RawNumber (the Python REPL writes exact ints). */
+function parseKeepingBigNumbers(text: string): unknown {
+  let out = '';
+  let last = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (inString) {
+      if (ch === '\\') i++;
+      else if (ch === '"') inString = false;
+    } else if (ch === '"') {
+      inString = true;
+    } else if (ch === '-' || (ch >= '0' && ch <= '9')) {
+      let j = i + 1;
+      while (j < text.length && /[0-9eE+\-.]/.test(text[j])) j++;
+      if (text.slice(i, j).replace(/[^0-9]/g, '').length > 15) {
+        out += `${text.slice(last, i)}"\\u0000RAW:${text.slice(i, j)}"`;
+        last = j;
+      }
+      i = j - 1;
+    }
+  }
+  return JSON.parse(out + text.slice(last), (_k, v) =>
+    typeof v === 'string' && v.startsWith('\u0000RAW:') ? new RawNumber(v.slice(5)) : v,
+  );
+}
+
+/** DuckDB's error told the way Spark SQL tells it, with Spark's `line L pos P` (0-based pos) when DuckDB has one. */
+export function sparkErrorMessage(duckMessage: string): string {
+  const e = parseDuckDbError(duckMessage);
+  const where = e.line !== undefined ? `; line ${e.line} pos ${e.position}` : '';
+  switch (e.kind) {
+    case 'parser':
+      return `[PARSE_SYNTAX_ERROR] Syntax error at or near '${e.token ?? ''}'. SQLSTATE: 42601 (line ${e.line ?? 1}, pos ${e.position ?? 0})`;
+    case 'binder':
+      return `[UNRESOLVED_COLUMN.WITHOUT_SUGGESTION] A column, variable, or function parameter with name \`${e.token ?? ''}\` cannot be resolved. SQLSTATE: 42703${where}`;
+    case 'catalog':
+      return `[TABLE_OR_VIEW_NOT_FOUND] The table or view \`${e.token ?? ''}\` cannot be found. SQLSTATE: 42P01${where}`;
+    default:
+      return `${e.text}${where}`;
+  }
 }
 
 export class SparkStandin {
@@ -160,14 +245,19 @@ export class SparkStandin {
       );
       return { columns: t.columns, rows: t.rows.map(([c, type, comment]) => [c, sparkTypeOf(String(type)), comment]) };
     }
-    const reader = await this.con.runAndReadAll(translateSparkSql(sparkSql));
+    let reader: Awaited<ReturnType<DuckDBConnection['runAndReadAll']>>;
+    try {
+      reader = await this.con.runAndReadAll(translateSparkSql(sparkSql));
+    } catch (e) {
+      throw new Error(sparkErrorMessage((e as Error).message));
+    }
     const names = reader.columnNames();
     const types = reader.columnTypes().map((t) => sparkTypeOf(t.toString()));
-    let rows = reader.getRowsJson() as unknown[][];
+    let rows = reader.getRows() as unknown[][];
     if (limit !== undefined && limit !== null) rows = rows.slice(0, limit);
     return {
       columns: names.map((name, i) => ({ name, type: types[i] })),
-      rows: rows.map((r) => r.map((v, i) => jsonValue(v, types[i]))),
+      rows: rows.map((r) => r.map(sparkJsonValue)),
     };
   }
 
@@ -178,7 +268,7 @@ export class SparkStandin {
     for (;;) {
       const next = await py.iterator.next();
       if (next.done) return { status: 'error', ename: 'EOFError', evalue: 'Python REPL exited', traceback: [] };
-      const msg = JSON.parse(next.value) as
+      const msg = parseKeepingBigNumbers(next.value) as
         | { type: 'sql'; sql: string; limit: number | null }
         | ({ type: 'result' } & PythonResult);
       if (msg.type === 'result') {
@@ -191,7 +281,7 @@ export class SparkStandin {
       } catch (e) {
         answer = { ok: false, error: (e as Error).message };
       }
-      py.proc.stdin.write(JSON.stringify(answer) + '\n');
+      py.proc.stdin.write(stringifySpark(answer) + '\n');
     }
   }
 
