@@ -90,6 +90,8 @@ interface Statement {
   pollsSinceCancel: number;
   columns?: ManifestColumn[];
   chunks?: (string | null)[][][];
+  chunkJson?: string[];
+  chunkBytes?: number[];
   truncated?: boolean;
   error?: { error_code: string; message: string };
   sqlState?: string;
@@ -177,7 +179,13 @@ export async function startDatabricksTestServer(opts: DatabricksTestServerOption
           truncated = true;
         }
       }
-      const total = Buffer.byteLength(JSON.stringify(rows));
+      const size = Math.max(1, script.rowsPerChunk ?? opts.rowsPerChunk ?? 10_000);
+      const chunks: (string | null)[][][] = [];
+      for (let i = 0; i < rows.length; i += size) chunks.push(rows.slice(i, i + size));
+      // Each chunk is serialised once: sizes for the manifest and the bodies of external links.
+      const chunkJson = chunks.map((c) => JSON.stringify(c));
+      const chunkBytes = chunkJson.map((j) => Buffer.byteLength(j));
+      const total = chunkBytes.reduce((a, b) => a + b, 0);
       const inlineLimit = opts.inlineByteLimit ?? 25 * 1024 * 1024;
       if (st.disposition === 'INLINE' && total > inlineLimit) {
         st.error = {
@@ -187,9 +195,8 @@ export async function startDatabricksTestServer(opts: DatabricksTestServerOption
         finish(st, 'FAILED');
         return;
       }
-      const size = Math.max(1, script.rowsPerChunk ?? opts.rowsPerChunk ?? 10_000);
-      const chunks: (string | null)[][][] = [];
-      for (let i = 0; i < rows.length; i += size) chunks.push(rows.slice(i, i + size));
+      st.chunkJson = chunkJson;
+      st.chunkBytes = chunkBytes;
       st.columns = manifestColumns(result.columns);
       st.chunks = chunks;
       st.truncated = truncated;
@@ -236,7 +243,7 @@ export async function startDatabricksTestServer(opts: DatabricksTestServerOption
       external_links: [
         {
           ...base,
-          byte_count: Buffer.byteLength(JSON.stringify(rows)),
+          byte_count: st.chunkBytes?.[i] ?? 0,
           external_link: `${baseUrl}/external/${token}`,
           expiration: new Date(expiresAt).toISOString(),
           ...nextFields,
@@ -263,10 +270,10 @@ export async function startDatabricksTestServer(opts: DatabricksTestServerOption
           chunk_index: i,
           row_offset: rowOffset(st, i),
           row_count: c.length,
-          byte_count: Buffer.byteLength(JSON.stringify(c)),
+          byte_count: st.chunkBytes?.[i] ?? 0,
         })),
         total_row_count: st.chunks.reduce((n, c) => n + c.length, 0),
-        total_byte_count: Buffer.byteLength(JSON.stringify(st.chunks)),
+        total_byte_count: (st.chunkBytes ?? []).reduce((a, b) => a + b, 0),
         truncated: st.truncated ?? false,
       };
       if (st.chunks.length > 0) out.result = chunkBody(st, 0);
@@ -326,7 +333,7 @@ export async function startDatabricksTestServer(opts: DatabricksTestServerOption
       if (now() > link.expiresAt)
         return { status: 403, raw: '<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>' };
       const st = statements.get(link.statementId);
-      return { status: 200, body: st?.chunks?.[link.chunk] ?? [] };
+      return { status: 200, raw: st?.chunkJson?.[link.chunk] ?? '[]' };
     }
     if (!p.startsWith('/api/2.0/sql/statements'))
       return err(404, 'ENDPOINT_NOT_FOUND', `No API found for '${req.method} ${p}'`);
@@ -464,7 +471,7 @@ export async function startDatabricksTestServer(opts: DatabricksTestServerOption
             body,
           });
           const payload = out.raw ?? JSON.stringify(out.body ?? {});
-          const ctype = out.raw && !out.raw.startsWith('{') ? 'application/xml' : 'application/json';
+          const ctype = out.raw?.startsWith('<') ? 'application/xml' : 'application/json';
           res.writeHead(out.status, { 'Content-Type': ctype, ...out.headers }).end(payload);
         });
     });

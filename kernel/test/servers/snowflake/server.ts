@@ -87,6 +87,7 @@ interface Statement {
   nullable: boolean;
   rowType?: RowTypeEntry[];
   partitions?: (string | null)[][][];
+  partitionJson?: string[];
   children?: string[];
   error?: { code: string; sqlState: string; message: string };
   done: Promise<void>;
@@ -268,7 +269,7 @@ export async function startSnowflakeTestServer(opts: SnowflakeTestServerOptions 
   function stateResponse(
     st: Statement,
     partition = 0,
-  ): { status: number; body: unknown; headers?: Record<string, string>; gzip?: boolean } {
+  ): { status: number; body?: unknown; rawJson?: string; headers?: Record<string, string>; gzip?: boolean } {
     switch (st.state) {
       case 'queued':
       case 'running':
@@ -295,7 +296,8 @@ export async function startSnowflakeTestServer(opts: SnowflakeTestServerOptions 
             },
           };
         const headers = { Link: partitionLinks(st, partition) };
-        if (partition > 0) return { status: 200, body: { data: parts[partition] }, headers, gzip: true };
+        if (partition > 0)
+          return { status: 200, rawJson: `{"data":${partitionJson(st, partition)}}`, headers, gzip: true };
         return {
           status: 200,
           headers,
@@ -303,9 +305,9 @@ export async function startSnowflakeTestServer(opts: SnowflakeTestServerOptions 
             resultSetMetaData: {
               numRows: parts.reduce((n, p) => n + p.length, 0),
               format: 'jsonv2',
-              partitionInfo: parts.map((p) => ({
+              partitionInfo: parts.map((p, i) => ({
                 rowCount: p.length,
-                uncompressedSize: Buffer.byteLength(JSON.stringify(p)),
+                uncompressedSize: Buffer.byteLength(partitionJson(st, i)),
               })),
               rowType: st.rowType,
               nullable: st.nullable,
@@ -332,9 +334,18 @@ export async function startSnowflakeTestServer(opts: SnowflakeTestServerOptions 
     }
   }
 
+  /** A partition's rows as JSON, serialised once per statement. */
+  function partitionJson(st: Statement, i: number): string {
+    st.partitionJson ??= [];
+    st.partitionJson[i] ??= JSON.stringify(st.partitions?.[i] ?? []);
+    return st.partitionJson[i];
+  }
+
   type Answer = {
     status: number;
     body?: unknown;
+    /** A body already serialised (result partitions are serialised once and reused). */
+    rawJson?: string;
     headers?: Record<string, string>;
     gzip?: boolean;
     route?: SnowflakeRoute;
@@ -516,7 +527,7 @@ export async function startSnowflakeTestServer(opts: SnowflakeTestServerOptions 
             requestId: url.searchParams.get('requestId') ?? undefined,
             authorization: req.headers.authorization,
           });
-          const json = Buffer.from(JSON.stringify(out.body ?? {}));
+          const json = Buffer.from(out.rawJson ?? JSON.stringify(out.body ?? {}));
           const acceptsGzip = /gzip/.test(String(req.headers['accept-encoding'] ?? ''));
           const headers: Record<string, string> = { 'Content-Type': 'application/json', ...out.headers };
           if (out.gzip && acceptsGzip) {
