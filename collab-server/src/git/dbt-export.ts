@@ -8,9 +8,9 @@ import { compileTargetStatement } from '@pipebook/shared/compile/target';
 import { compileGenerated, readTarget } from '@pipebook/shared/compile/visual';
 import { buildGraph } from '@pipebook/shared/graph/dag';
 import { applyEdits, findReferences } from '@pipebook/shared/graph/references';
-import YAML from 'yaml';
 import { sortKeys } from './layout.ts';
 import { assignStems, snakeName } from './names.ts';
+import { emitYaml } from './yaml-emit.ts';
 
 export const DBT_MANIFEST = 'pipebook.yml';
 export const DBT_FORMAT = 'pipebook-dbt';
@@ -18,7 +18,7 @@ export const PIPELINE_SCHEMA = 'pipebook';
 
 /** Project files keep the key order they are built with (readable: `version` first), and never fold lines. */
 function projectYaml(value: unknown): string {
-  return YAML.stringify(value, { lineWidth: 0, minContentWidth: 0, aliasDuplicateObjects: false });
+  return emitYaml(value);
 }
 
 export interface ExportOptions {

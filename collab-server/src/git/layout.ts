@@ -12,6 +12,7 @@ import {
 } from '@pipebook/shared';
 import YAML from 'yaml';
 import { assignStems, checkRelativeFile, SAFE_ID } from './names.ts';
+import { emitYaml } from './yaml-emit.ts';
 
 export const LAYOUT_FORMAT = 'pipebook-git';
 export const LAYOUT_VERSION = 1;
@@ -119,16 +120,13 @@ export function stateToFiles(state: NotebookState): Map<string, string> {
   files.set(
     NOTEBOOK_FILE,
     header +
-      YAML.stringify(
-        {
-          format: LAYOUT_FORMAT,
-          version: LAYOUT_VERSION,
-          title: state.title,
-          defaultEngine: state.defaultEngine,
-          cells: entries.map((e) => stableEntry(e)),
-        },
-        { lineWidth: 0, minContentWidth: 0, aliasDuplicateObjects: false },
-      ),
+      emitYaml({
+        format: LAYOUT_FORMAT,
+        version: LAYOUT_VERSION,
+        title: state.title,
+        defaultEngine: state.defaultEngine,
+        cells: entries.map((e) => stableEntry(e)),
+      }),
   );
   return files;
 }
