@@ -8,6 +8,13 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { DatabricksEngine } from './databricks/engine.ts';
 import type { CatalogTable, Engine, EngineInfo, ExecuteOutcome } from './engine.ts';
+import {
+  createSparkConnectionEngine,
+  databricksClusterConnectionSchema,
+  describeSparkConnection,
+  livyConnectionSchema,
+  type SparkConnectionConfig,
+} from './livy/spark-connections.ts';
 import { SnowflakeEngine } from './snowflake/engine.ts';
 
 export const CONFIG_FILES = ['pipebook.config.yaml', 'pipebook.config.yml', 'pipebook.config.json'] as const;
@@ -86,13 +93,16 @@ export const databricksConnectionSchema = z.strictObject({
 
 export type SnowflakeConnection = z.infer<typeof snowflakeConnectionSchema>;
 export type DatabricksConnection = z.infer<typeof databricksConnectionSchema>;
-export type Connection = SnowflakeConnection | DatabricksConnection;
+// Spark engines (Livy sessions, Databricks all-purpose clusters): schemas and builder in livy/spark-connections.ts.
+export type Connection = SnowflakeConnection | DatabricksConnection | SparkConnectionConfig;
 export type ConnectionType = Connection['type'];
 
 // One entry per connection type; a new engine type (e.g. Livy) joins by adding its schema here.
 const CONNECTION_SCHEMAS = {
   snowflake: snowflakeConnectionSchema,
   databricks: databricksConnectionSchema,
+  livy: livyConnectionSchema,
+  'databricks-cluster': databricksClusterConnectionSchema,
 } as const;
 
 const NAME_PATTERN = /^[a-z][a-z0-9_-]{0,62}$/;
@@ -223,6 +233,9 @@ export function describeConnection(c: Connection): { name: string; type: Connect
       };
     case 'databricks':
       return { name: c.name, type: c.type, label: c.label ?? `Databricks ${new URL(c.host).hostname}` };
+    case 'livy':
+    case 'databricks-cluster':
+      return { name: c.name, type: c.type, label: describeSparkConnection(c) };
   }
 }
 
@@ -240,6 +253,9 @@ export function createConnectionEngine(c: Connection, deps: ConnectionEngineDeps
       return new SnowflakeEngine(c, deps);
     case 'databricks':
       return new DatabricksEngine(c, deps);
+    case 'livy':
+    case 'databricks-cluster':
+      return createSparkConnectionEngine(c, deps.env);
   }
 }
 
@@ -254,7 +270,14 @@ export class UnavailableEngine implements Engine {
     private readonly reason: string,
   ) {
     const d = describeConnection(c);
-    this.info = { name: c.name, type: c.type, dialect: c.type, label: `${d.label} (not available)` };
+    // Spark engines speak the Databricks (Spark SQL) dialect; EngineType has no databricks-cluster member.
+    const spark = c.type === 'livy' || c.type === 'databricks-cluster';
+    this.info = {
+      name: c.name,
+      type: c.type === 'databricks-cluster' ? 'databricks' : c.type,
+      dialect: spark ? 'databricks' : c.type,
+      label: `${d.label} (not available)`,
+    };
   }
   private fail(): never {
     throw new PipebookError('invalid_config', this.reason);

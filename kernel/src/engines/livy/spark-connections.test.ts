@@ -49,3 +49,47 @@ describe('Spark connections', () => {
     await engine.close();
   });
 });
+
+describe('Spark connections in pipebook.config.yaml', () => {
+  it('are accepted by the connections config and built, or listed as unavailable without their secret', async () => {
+    const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const path = await import('node:path');
+    const { connectionEngines, describeConnection, loadConnectionsConfig } = await import('../connections.ts');
+    const home = mkdtempSync(path.join(tmpdir(), 'pipebook-spark-config-'));
+    try {
+      writeFileSync(
+        path.join(home, 'pipebook.config.yaml'),
+        [
+          'engines:',
+          '  - name: spark',
+          '    type: livy',
+          '    url: http://livy.internal:8998',
+          '    auth: { type: basic, user: ana, passwordEnv: LIVY_PASSWORD }',
+          '    healthCheckSeconds: 0',
+          '  - name: cluster',
+          '    type: databricks-cluster',
+          '    host: https://adb-1.2.azuredatabricks.net',
+          '    clusterId: 0101-120000-abcd1234',
+          '    auth: { type: pat, tokenEnv: DATABRICKS_TOKEN }',
+          '    healthCheckSeconds: 0',
+        ].join('\n'),
+      );
+      const config = loadConnectionsConfig(home);
+      expect(config.engines.map(describeConnection)).toEqual([
+        { name: 'spark', type: 'livy', label: 'Livy livy.internal:8998' },
+        { name: 'cluster', type: 'databricks-cluster', label: 'Databricks cluster 0101-120000-abcd1234' },
+      ]);
+      const engines = connectionEngines({ home, env: { LIVY_PASSWORD: 'pw' } });
+      expect(engines[0]).toBeInstanceOf(LivyEngine);
+      expect(engines[1].info).toMatchObject({ name: 'cluster', type: 'databricks', dialect: 'databricks' });
+      expect(engines[1].info.label).toMatch(/not available/);
+      await expect(
+        engines[1].execute({ sql: 'SELECT 1', signal: new AbortController().signal, resultPath: '' }),
+      ).rejects.toThrow(/DATABRICKS_TOKEN/);
+      await Promise.all(engines.map((e) => e.close()));
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+});
