@@ -3,7 +3,7 @@
 // Run: npx tsx bench/git-snapshot.ts
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CellId, CellSnapshot, NotebookState } from '@pipebook/shared';
@@ -136,6 +136,7 @@ async function main() {
       `\nsnapshot / git CLI (median): ${ratio.toFixed(2)}x; export / git CLI: ${(exp.median / cli.median).toFixed(2)}x`,
     );
     console.log(`target: snapshot median < ${TARGET_MS} ms -> ${snap.median < TARGET_MS ? 'met' : 'NOT met'}`);
+    console.log(`machine: ${cpus().length} cores, 1-minute load average ${loadavg()[0].toFixed(1)}`);
 
     const out = {
       bench: 'git-snapshot',
