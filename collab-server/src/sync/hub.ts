@@ -253,6 +253,9 @@ export class DocHub {
       const title = metaTitle(room.doc);
       const changed = title !== undefined && title !== room.title;
       if (changed) room.title = title;
+      // The registry's updatedAt is for listings: writing it once a second per notebook is plenty.
+      if (!changed && now - room.touchedAt < 1000) continue;
+      room.touchedAt = now;
       touches.push({ notebookId: room.id, at: now, ...(changed ? { title } : {}) });
     }
     const appends: DocAppend[] = batch.map((p) => ({ notebookId: p.room.id, update: p.update }));
@@ -358,8 +361,22 @@ export class DocHub {
       for (const id of changes.added) peer.awarenessIds.add(id);
       for (const id of changes.removed) peer.awarenessIds.delete(id);
     }
-    const changed = [...changes.added, ...changes.updated, ...changes.removed];
-    if (changed.length === 0 || room.peers.size === 0) return;
+    for (const id of changes.added) room.awarenessChanged.add(id);
+    for (const id of changes.updated) room.awarenessChanged.add(id);
+    for (const id of changes.removed) room.awarenessChanged.add(id);
+    if (room.awarenessScheduled || room.awarenessChanged.size === 0) return;
+    room.awarenessScheduled = true;
+    // S9: presence changes within one turn of the event loop go out as one message, encoded once: when N clients
+    // join at once that is N messages per peer at most, not one per change per peer.
+    setImmediate(() => this.flushAwareness(room));
+  }
+
+  private flushAwareness(room: Room): void {
+    room.awarenessScheduled = false;
+    if (room.closed || room.awarenessChanged.size === 0) return;
+    const changed = [...room.awarenessChanged];
+    room.awarenessChanged.clear();
+    if (room.peers.size === 0) return;
     const message = encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(room.awareness, changed));
     for (const peer of room.peers) peer.send(message);
   }

@@ -21,6 +21,11 @@ export class Room {
   /** The sync-step-2 message for a client with an empty state vector; dropped on every change. */
   fullStateMessage: Uint8Array | null = null;
   title: string | undefined;
+  /** When the registry's updatedAt was last written for this room. */
+  touchedAt = 0;
+  /** Awareness client ids changed since the last presence broadcast (sent once per event-loop turn). */
+  awarenessChanged = new Set<number>();
+  awarenessScheduled = false;
 
   constructor(readonly id: string) {
     this.doc = new Y.Doc({ gc: true });

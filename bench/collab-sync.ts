@@ -1,0 +1,219 @@
+// Collab server against a plain @y/websocket-server 0.1.1 in the same run, clients spread over several processes:
+// propagation latency (one writer, N = 10 / 100 observers; first second after all joined, and steady state), server
+// CPU per update, 1,000 idle connections over 100 notebooks (memory per connection and per loaded doc), and 100
+// clients joining a 5 MB notebook (time to synced).
+// Run: npx tsx bench/collab-sync.ts   (about 3 minutes on 2 cores)
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type BenchServer, cpuSeconds, rssBytes, type ServerKind, startServer } from './collab/servers.ts';
+import { percentile, split, type Worker, workers } from './collab/workers.ts';
+
+const CLIENT_PROCESSES = 4;
+const WRITE_INTERVAL_MS = 10;
+const FIRST_SECOND_UPDATES = 100;
+const STEADY_UPDATES = 600;
+const KINDS: ServerKind[] = ['plain', 'pipebook'];
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function withServer<T>(kind: ServerKind, fn: (s: BenchServer) => Promise<T>): Promise<T> {
+  const server = await startServer(kind);
+  try {
+    return await fn(server);
+  } finally {
+    await server.stop();
+  }
+}
+
+async function closeAll(ws: Worker[]) {
+  await Promise.all(ws.map((w) => w.close()));
+}
+
+interface Propagation {
+  firstSecond: { p50: number; p99: number; samples: number };
+  steady: { p50: number; p99: number; samples: number };
+  cpuMsPerUpdate: number;
+}
+
+async function propagation(kind: ServerKind, observers: number): Promise<Propagation> {
+  return withServer(kind, async (server) => {
+    const room = await server.createRoom();
+    const observerProcs = workers(CLIENT_PROCESSES);
+    const [writer] = workers(1);
+    try {
+      await writer.request({ type: 'writer', base: server.wsBase, room }, 'writer-ready');
+      const rooms = Array.from({ length: observers }, () => room);
+      await Promise.all(
+        split(rooms, CLIENT_PROCESSES).map((part, i) =>
+          observerProcs[i].request({ type: 'join', base: server.wsBase, rooms: part, observe: true }, 'joined'),
+        ),
+      );
+      // All N have joined: the first second starts now.
+      await writer.request(
+        { type: 'write', from: 0, count: FIRST_SECOND_UPDATES, intervalMs: WRITE_INTERVAL_MS },
+        'written',
+      );
+      await sleep(1000);
+      const cpu0 = cpuSeconds(server.pid);
+      await writer.request(
+        { type: 'write', from: 100_000, count: STEADY_UPDATES, intervalMs: WRITE_INTERVAL_MS },
+        'written',
+      );
+      await sleep(300);
+      const cpu1 = cpuSeconds(server.pid);
+      const reports = await Promise.all(observerProcs.map((w) => w.request({ type: 'report' }, 'latencies')));
+      const samples = reports.flatMap((r) => r.samples);
+      const first = samples.filter(([seq]) => seq < 100_000).map(([, ms]) => ms);
+      const steady = samples.filter(([seq]) => seq >= 100_000).map(([, ms]) => ms);
+      const expected = observers * (FIRST_SECOND_UPDATES + STEADY_UPDATES);
+      if (samples.length < expected) console.warn(`${kind}: ${samples.length} of ${expected} arrivals seen`);
+      return {
+        firstSecond: { p50: percentile(first, 50), p99: percentile(first, 99), samples: first.length },
+        steady: { p50: percentile(steady, 50), p99: percentile(steady, 99), samples: steady.length },
+        cpuMsPerUpdate: ((cpu1 - cpu0) * 1000) / STEADY_UPDATES,
+      };
+    } finally {
+      await closeAll([...observerProcs, writer]);
+    }
+  });
+}
+
+/** Median of a few RSS readings, to smooth over garbage collection. */
+async function settledRss(pid: number): Promise<number> {
+  await sleep(1500);
+  const readings: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    readings.push(rssBytes(pid));
+    await sleep(200);
+  }
+  return percentile(readings, 50);
+}
+
+interface IdleMemory {
+  perConnectionKB: number;
+  perDocKB: number;
+  rssMB: number;
+}
+
+async function idleMemory(kind: ServerKind): Promise<IdleMemory> {
+  return withServer(kind, async (server) => {
+    const procs = workers(CLIENT_PROCESSES);
+    try {
+      const rooms: string[] = [];
+      for (let i = 0; i < 100; i++) rooms.push(await server.createRoom());
+      // Measured after the notebooks exist, so the HTTP calls that create them are not counted as document memory.
+      const base = await settledRss(server.pid);
+      // 100 notebooks with the demo content, one client each...
+      await Promise.all(
+        split(rooms, CLIENT_PROCESSES).map((part, i) =>
+          procs[i].request({ type: 'seed', base: server.wsBase, rooms: part, content: 'demo' }, 'seeded'),
+        ),
+      );
+      const withDocs = await settledRss(server.pid);
+      // ...then 900 more idle clients: 1,000 connections over 100 notebooks.
+      const more = rooms.flatMap((r) => Array.from({ length: 9 }, () => r));
+      await Promise.all(
+        split(more, CLIENT_PROCESSES).map((part, i) =>
+          procs[i].request({ type: 'join', base: server.wsBase, rooms: part, observe: false }, 'joined'),
+        ),
+      );
+      const withConns = await settledRss(server.pid);
+      const perConnection = (withConns - withDocs) / 900;
+      const perDoc = (withDocs - base - 100 * perConnection) / 100;
+      return {
+        perConnectionKB: perConnection / 1024,
+        perDocKB: perDoc / 1024,
+        rssMB: withConns / 1024 / 1024,
+      };
+    } finally {
+      await closeAll(procs);
+    }
+  });
+}
+
+interface BigJoin {
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+async function bigJoin(kind: ServerKind): Promise<BigJoin> {
+  return withServer(kind, async (server) => {
+    const room = await server.createRoom();
+    const [seeder] = workers(1);
+    const procs = workers(CLIENT_PROCESSES);
+    try {
+      await seeder.request({ type: 'seed', base: server.wsBase, rooms: [room], content: 'big' }, 'seeded');
+      const rooms = Array.from({ length: 100 }, () => room);
+      const results = await Promise.all(
+        split(rooms, CLIENT_PROCESSES).map((part, i) =>
+          procs[i].request({ type: 'join', base: server.wsBase, rooms: part, observe: false }, 'joined'),
+        ),
+      );
+      const times = results.flatMap((r) => r.times);
+      return { p50: percentile(times, 50), p99: percentile(times, 99), max: Math.max(...times) };
+    } finally {
+      await closeAll([seeder, ...procs]);
+    }
+  });
+}
+
+const fmt = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
+const ratio = (a: number, b: number) => (b > 0 ? a / b : Number.NaN);
+
+async function main() {
+  const results: Record<string, Record<ServerKind, unknown>> = {};
+  const table: Array<[string, number, number]> = [];
+  const record = (name: string, plain: number, pipebook: number) => table.push([name, plain, pipebook]);
+
+  for (const n of [10, 100]) {
+    const r = {} as Record<ServerKind, Propagation>;
+    for (const kind of KINDS) r[kind] = await propagation(kind, n);
+    results[`propagation_n${n}`] = r;
+    record(`N=${n} first-second p50 (ms)`, r.plain.firstSecond.p50, r.pipebook.firstSecond.p50);
+    record(`N=${n} first-second p99 (ms)`, r.plain.firstSecond.p99, r.pipebook.firstSecond.p99);
+    record(`N=${n} steady p50 (ms)`, r.plain.steady.p50, r.pipebook.steady.p50);
+    record(`N=${n} steady p99 (ms)`, r.plain.steady.p99, r.pipebook.steady.p99);
+    record(`N=${n} server CPU per update (ms)`, r.plain.cpuMsPerUpdate, r.pipebook.cpuMsPerUpdate);
+  }
+  const mem = {} as Record<ServerKind, IdleMemory>;
+  for (const kind of KINDS) mem[kind] = await idleMemory(kind);
+  results.idle_1000_connections = mem;
+  record('memory per idle connection (KB)', mem.plain.perConnectionKB, mem.pipebook.perConnectionKB);
+  record('memory per loaded demo doc (KB)', mem.plain.perDocKB, mem.pipebook.perDocKB);
+  record('server RSS, 1,000 connections (MB)', mem.plain.rssMB, mem.pipebook.rssMB);
+  const join = {} as Record<ServerKind, BigJoin>;
+  for (const kind of KINDS) join[kind] = await bigJoin(kind);
+  results.join_100_to_5mb = join;
+  record('100 joins to 5 MB: p50 to synced (ms)', join.plain.p50, join.pipebook.p50);
+  record('100 joins to 5 MB: p99 to synced (ms)', join.plain.p99, join.pipebook.p99);
+
+  console.log(`\ncollab-sync (${os.cpus().length} cores, ${new Date().toISOString().slice(0, 10)})`);
+  console.log('| figure | plain @y/websocket-server 0.1.1 | Pipebook | ratio (Pipebook / plain) |');
+  console.log('|---|---:|---:|---:|');
+  for (const [name, plain, pipebook] of table) {
+    console.log(`| ${name} | ${fmt(plain)} | ${fmt(pipebook)} | ${fmt(ratio(pipebook, plain))} |`);
+  }
+  const out = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results', 'collab-sync.json');
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(
+    out,
+    `${JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        cores: os.cpus().length,
+        clientProcesses: CLIENT_PROCESSES,
+        writeIntervalMs: WRITE_INTERVAL_MS,
+        table: table.map(([figure, plain, pipebook]) => ({ figure, plain, pipebook, ratio: ratio(pipebook, plain) })),
+        results,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  console.log(`\nwrote ${path.relative(process.cwd(), out)}`);
+}
+
+await main();

@@ -1,0 +1,120 @@
+// The two servers the collab benchmarks compare: Pipebook's collab server and a plain @y/websocket-server 0.1.1, each
+// a real child process on 127.0.0.1, with the process id for CPU and memory readings.
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export type ServerKind = 'plain' | 'pipebook';
+
+export interface BenchServer {
+  kind: ServerKind;
+  url: string;
+  /** Base for y-websocket clients: the room name is appended. */
+  wsBase: string;
+  pid: number;
+  /** A room that exists on this server (Pipebook: a created notebook). */
+  createRoom(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitHttp(url: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // starting
+    }
+    if (Date.now() > deadline) throw new Error(`no answer from ${url}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function stopper(child: ChildProcess, cleanup: () => void) {
+  return async () => {
+    const exited = new Promise((r) => child.once('exit', r));
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await exited;
+    cleanup();
+  };
+}
+
+export async function startServer(kind: ServerKind): Promise<BenchServer> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  if (kind === 'plain') {
+    const child = spawn(process.execPath, [path.join(ROOT, 'node_modules/@y/websocket-server/src/server.js')], {
+      env: { ...process.env, HOST: '127.0.0.1', PORT: String(port) },
+      stdio: 'ignore',
+    });
+    await waitHttp(url);
+    let n = 0;
+    return {
+      kind,
+      url,
+      wsBase: `ws://127.0.0.1:${port}/collab`,
+      pid: child.pid as number,
+      createRoom: async () => `room${n++}`,
+      stop: stopper(child, () => {}),
+    };
+  }
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'pipebook-bench-'));
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'collab-server/src/main.ts')], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      PIPEBOOK_HOME: home,
+      PIPEBOOK_PORT: String(port),
+      PIPEBOOK_SEED_DEMO: '0',
+      PIPEBOOK_JWT_SECRET: '',
+      PIPEBOOK_JWKS_URL: '',
+    },
+    stdio: 'ignore',
+  });
+  await waitHttp(`${url}/healthz`);
+  return {
+    kind,
+    url,
+    wsBase: `ws://127.0.0.1:${port}/collab`,
+    pid: child.pid as number,
+    createRoom: async () => {
+      const res = await fetch(`${url}/api/notebooks`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ title: 'bench' }),
+      });
+      return ((await res.json()) as { id: string }).id;
+    },
+    stop: stopper(child, () => fs.rmSync(home, { recursive: true, force: true })),
+  };
+}
+
+/** CPU seconds (user + system) the process has used. */
+export function cpuSeconds(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return ticks / 100;
+}
+
+/** Resident memory of the process, in bytes. */
+export function rssBytes(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return kb * 1024;
+}
