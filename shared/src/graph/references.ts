@@ -320,6 +320,7 @@ function analyze(sql: string, dialect: Dialect): SqlAnalysis {
       if (up === 'SELECT' || up === 'VALUES') frame.sawQuery = true;
     } else if (up === 'WITH') {
       frame.sawQuery = true;
+      frame.inFrom = false;
     } else if (TABLE_STATEMENTS.has(up) && isName(T[k + 1])) {
       const prev = T[k - 1];
       const atStart =
