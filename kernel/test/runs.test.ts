@@ -124,3 +124,24 @@ describe('changes', () => {
     client.destroy();
   });
 });
+
+describe('replicas and restarts', () => {
+  it("[R1] the kernel's replica of a notebook closes once nobody uses it", async () => {
+    const nb = await createNotebookFrom(s, chain());
+    await runToEnd(s, { notebookId: nb, scope: 'all' });
+    await waitFor(() => s.kernel.bridge.openCount() === 0, 10_000, 'idle replicas to close');
+    // And a later run opens it again.
+    const again = await runToEnd(s, { notebookId: nb, scope: 'all', force: true });
+    expect(again.events.at(-1)).toMatchObject({ type: 'run_finished', status: 'done' });
+  });
+
+  it('[R5][R12] results and statuses survive a kernel restart, so nothing is recomputed', async () => {
+    const nb = await createNotebookFrom(s, chain());
+    await runToEnd(s, { notebookId: nb, scope: 'all' });
+    await s.kernel.results.flush();
+    await s.restartKernel();
+    const { created } = await runToEnd(s, { notebookId: nb, scope: 'all' });
+    expect(created.cells.every((c) => c.action === 'reuse')).toBe(true);
+    expect((await page(s, nb, 'c_c')).body.rows).toEqual([[90]]);
+  });
+});

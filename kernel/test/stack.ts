@@ -32,6 +32,8 @@ export interface Stack {
   tokenMode: boolean;
   /** A user token (token mode) or undefined (local mode). */
   token(userId: string, name?: string): Promise<string | undefined>;
+  /** Stops the kernel and starts a new one on the same home (a new port). */
+  restartKernel(): Promise<void>;
   cleanup(): Promise<void>;
 }
 
@@ -64,19 +66,24 @@ export async function startStack(
     fs.rmSync(home, { recursive: true, force: true });
     throw e;
   }
-  return {
+  const stack: Stack = {
     collab,
     kernel,
     home,
     dataDir: kernel.config.dataDir,
     tokenMode: !!opts.tokenMode,
     token: async (userId, name) => (opts.tokenMode ? signUserToken(JWT_SECRET, { id: userId, name }) : undefined),
+    async restartKernel() {
+      await stack.kernel.close();
+      stack.kernel = await startKernel(stack.kernel.config, { log: () => {}, ...opts.overrides });
+    },
     async cleanup() {
-      await kernel.close();
+      await stack.kernel.close();
       await collab.cleanup();
       fs.rmSync(home, { recursive: true, force: true });
     },
   };
+  return stack;
 }
 
 /** A notebook file from a compact cell list (ids default to `c_<name>`). */

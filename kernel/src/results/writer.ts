@@ -22,8 +22,8 @@ export function duckdbTypeFor(type: string): string {
   if (/^(FLOAT|FLOAT4|FLOAT8|DOUBLE|REAL|DOUBLE PRECISION)$/.test(t)) return 'DOUBLE';
   if (/^(BOOLEAN|BOOL)$/.test(t)) return 'BOOLEAN';
   if (t === 'DATE') return 'DATE';
+  if (/^(TIMESTAMP_TZ|TIMESTAMP_LTZ|TIMESTAMP WITH TIME ZONE|TIMESTAMPTZ)/.test(t)) return 'TIMESTAMPTZ';
   if (/^(TIMESTAMP|TIMESTAMP_NTZ|DATETIME)/.test(t)) return 'TIMESTAMP';
-  if (/^(TIMESTAMP_TZ|TIMESTAMP_LTZ|TIMESTAMP WITH TIME ZONE)/.test(t)) return 'TIMESTAMPTZ';
   return 'VARCHAR';
 }
 
