@@ -27,7 +27,21 @@ export interface RemoteView extends RemoteConfig {
 
 export const TOKEN_ENV_PATTERN = /^PIPEBOOK_GIT_[A-Z0-9_]{1,64}$/;
 
-export function validateRemoteConfig(input: unknown): RemoteConfig {
+/**
+ * PIPEBOOK_GIT_REMOTE_HOSTS (comma-separated, `*.example.com` allowed) limits which hosts owners may point a remote
+ * at, so the server cannot be used to reach arbitrary internal addresses; unset = any host.
+ */
+export function hostAllowed(host: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  const list = (env.PIPEBOOK_GIT_REMOTE_HOSTS ?? '')
+    .split(',')
+    .map((h) => h.trim().toLowerCase())
+    .filter(Boolean);
+  if (!list.length) return true;
+  const h = host.toLowerCase();
+  return list.some((p) => (p.startsWith('*.') ? h.endsWith(p.slice(1)) : h === p));
+}
+
+export function validateRemoteConfig(input: unknown, env: NodeJS.ProcessEnv = process.env): RemoteConfig {
   if (!input || typeof input !== 'object')
     throw new PipebookError('bad_request', 'Expected a remote: { url, tokenEnv?, auth?, username?, branch? }.');
   const r = input as Record<string, unknown>;
@@ -42,6 +56,12 @@ export function validateRemoteConfig(input: unknown): RemoteConfig {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new PipebookError('invalid_config', 'Only http:// and https:// remotes are supported.');
+  }
+  if (!hostAllowed(url.host, env) && !hostAllowed(url.hostname, env)) {
+    throw new PipebookError(
+      'forbidden',
+      `Remotes on ${url.host} are not allowed on this server (PIPEBOOK_GIT_REMOTE_HOSTS).`,
+    );
   }
   if (url.username || url.password) {
     throw new PipebookError(
@@ -79,9 +99,13 @@ function remoteFile(home: string, notebookId: string): string {
   return join(resolve(home), 'git', `${notebookId}.remote.json`);
 }
 
-export async function readRemote(home: string, notebookId: string): Promise<RemoteConfig | undefined> {
+export async function readRemote(
+  home: string,
+  notebookId: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<RemoteConfig | undefined> {
   try {
-    return validateRemoteConfig(JSON.parse(await readFile(remoteFile(home, notebookId), 'utf8')));
+    return validateRemoteConfig(JSON.parse(await readFile(remoteFile(home, notebookId), 'utf8')), env);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;

@@ -76,7 +76,7 @@ export class GitService {
     const repo = this.repo(notebookId);
     const branches = await repo.branches();
     const current = branches.find((b) => b.current)!;
-    const remote = await readRemote(this.docs.home, notebookId);
+    const remote = await readRemote(this.docs.home, notebookId, this.env);
     return { branch: current.name, head: current.commit || null, remote: remote ? viewRemote(remote, this.env) : null };
   }
 
@@ -211,7 +211,7 @@ export class GitService {
   }
 
   async getRemote(notebookId: string): Promise<RemoteView | null> {
-    const r = await readRemote(this.docs.home, notebookId);
+    const r = await readRemote(this.docs.home, notebookId, this.env);
     return r ? viewRemote(r, this.env) : null;
   }
 
@@ -220,13 +220,13 @@ export class GitService {
       await writeRemote(this.docs.home, notebookId, undefined);
       return null;
     }
-    const remote = validateRemoteConfig(body);
+    const remote = validateRemoteConfig(body, this.env);
     await writeRemote(this.docs.home, notebookId, remote);
     return viewRemote(remote, this.env);
   }
 
   private async requireRemote(notebookId: string): Promise<RemoteConfig> {
-    const r = await readRemote(this.docs.home, notebookId);
+    const r = await readRemote(this.docs.home, notebookId, this.env);
     if (!r) throw new PipebookError('conflict', 'No remote is configured for this notebook (an owner sets one).');
     return r;
   }
