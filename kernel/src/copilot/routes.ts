@@ -34,6 +34,8 @@ export interface CopilotRoutesOptions {
   proposalTtlMs?: number;
 }
 
+const HEARTBEAT_MS = 15_000;
+
 const STATUS: Record<PipebookErrorCode, number> = {
   bad_request: 400,
   unauthorized: 401,
@@ -147,6 +149,10 @@ export function mountCopilotRoutes(router: Router, ctx: KernelFeatureContext, op
         if (!res.writableEnded) res.write(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
       };
       emit({ type: 'started', requestId, version: COPILOT_PROTOCOL_VERSION });
+      // A comment line now and then keeps proxies from closing a stream while the model thinks before its first token.
+      const heartbeat = setInterval(() => {
+        if (!res.writableEnded) res.write(': keep-alive\n\n');
+      }, HEARTBEAT_MS);
       let notebook: Awaited<ReturnType<KernelFeatureContext['openNotebook']>> | undefined;
       try {
         notebook = await ctx.openNotebook(notebookId);
@@ -159,6 +165,7 @@ export function mountCopilotRoutes(router: Router, ctx: KernelFeatureContext, op
           error: controller.signal.aborted ? { code: 'cancelled', message: 'Cancelled.' } : errorBody(err),
         });
       } finally {
+        clearInterval(heartbeat);
         notebook?.release();
         running.delete(requestId);
         res.end();

@@ -81,7 +81,7 @@ interface AttemptLoop {
   check: (
     text: string,
     onCheck: (r: CheckResult) => void,
-  ) => Promise<{ ok: boolean; checks: CheckResult[]; cells: ProposedCell[]; note: string }>;
+  ) => Promise<{ ok: boolean; cells: ProposedCell[]; note: string }>;
 }
 
 /** Ask, verify, and on failure send the failed checks back, up to `maxAttempts`. */
@@ -92,12 +92,10 @@ async function attemptLoop(loop: AttemptLoop) {
     { role: 'system', content: loop.system },
     { role: 'user', content: loop.user },
   ];
-  let last: { ok: boolean; checks: CheckResult[]; cells: ProposedCell[]; note: string } = {
-    ok: false,
-    checks: [],
-    cells: [],
-    note: '',
-  };
+  type Outcome = { ok: boolean; checks: CheckResult[]; cells: ProposedCell[]; note: string };
+  // The latest attempt that produced cells: if a later answer cannot even be read, the user can still choose it.
+  let draft: Outcome | undefined;
+  let last: Outcome = { ok: false, checks: [], cells: [], note: '' };
   let attempt = 0;
   while (attempt < max) {
     attempt++;
@@ -109,16 +107,20 @@ async function attemptLoop(loop: AttemptLoop) {
       onToken: (t) => call.emit({ type: 'token', text: t }),
       onRateLimited: (s) => call.emit({ type: 'rate_limited', retryAfterSeconds: s }),
     });
-    const onCheck = (result: CheckResult) => call.emit({ type: 'check', attempt, result });
+    const checks: CheckResult[] = [];
+    const onCheck = (result: CheckResult) => {
+      checks.push(result);
+      call.emit({ type: 'check', attempt, result });
+    };
     try {
-      last = await loop.check(text, onCheck);
+      const out = await loop.check(text, onCheck);
+      last = { ...out, ok: out.ok && checks.every((c) => c.ok), checks };
+      draft = last;
     } catch (err) {
       call.signal.throwIfAborted();
       if (!(err instanceof AnswerError)) throw err;
-      const result: CheckResult = { check: err.check, ok: false, cell: err.cell, message: err.message };
-      onCheck(result);
-      // A failed attempt keeps the previous draft (if any) so the user can still choose it.
-      last = { ...last, ok: false, checks: [result] };
+      onCheck({ check: err.check, ok: false, cell: err.cell, message: err.message });
+      last = { ok: false, checks, cells: [], note: '' };
     }
     if (last.ok) break;
     messages = [
@@ -128,7 +130,8 @@ async function attemptLoop(loop: AttemptLoop) {
       { role: 'user', content: truncate(feedbackFor(last.checks), FEEDBACK_CHARS) },
     ];
   }
-  return { ...last, attempts: attempt };
+  const result = last.cells.length || !draft ? last : draft;
+  return { ...result, attempts: attempt };
 }
 
 export async function generateCells(
@@ -192,7 +195,6 @@ export async function generateCells(
       });
       return {
         ok: outcome.ok,
-        checks: [{ check: 'schema', ok: true }, ...outcome.checks],
         cells: proposed,
         note: answer.note,
       };
@@ -281,7 +283,6 @@ export async function fixCell(
       });
       return {
         ok: outcome.ok,
-        checks: [{ check: 'schema', ok: true }, ...outcome.checks],
         cells: [fixed],
         note: answer.note,
       };

@@ -163,6 +163,24 @@ describe('generate', () => {
     expect(String(server.requests[1].body.messages[3].content)).toMatch(/schema: The answer is not valid JSON/);
   });
 
+  it("keeps the last draft when a later answer cannot be read, with that draft's own checks", async () => {
+    const { doc } = demoDoc();
+    server.script(
+      { type: 'content', content: answer([{ name: 'draft', sql: 'SELECT nope FROM orders' }]) },
+      { type: 'content', content: 'not json at all' },
+      { type: 'content', content: '{"cells": []}' },
+    );
+    const proposal = await generateCells(deps(), call(doc).call, { request: 'something' });
+    expect(proposal).toMatchObject({ verified: false, attempts: 3 });
+    expect(proposal.cells.map((c) => c.name)).toEqual(['draft']);
+    expect(proposal.checks.map((c) => [c.check, c.ok])).toEqual([
+      ['schema', true],
+      ['names', true],
+      ['compile', true],
+      ['engine', false],
+    ]);
+  });
+
   it('does not insert cells that read a table that does not exist, unless the user chooses the draft', async () => {
     const { doc } = demoDoc();
     const bad = { type: 'content' as const, content: answer([{ name: 'refunds', sql: 'SELECT * FROM refunds_2024' }]) };
