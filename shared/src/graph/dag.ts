@@ -1,9 +1,15 @@
 // The dependency graph of a notebook: which cell reads which. SQL cells read cells by name (found by the SQL
 // tokenizer), visual steps and targets by cell id in their config, PySpark cells by name (see pythonReferences).
 // Problems are attached to the cell that has them and never repaired here: a duplicate name stays a duplicate.
+// PySpark references are in python.ts, cycle naming in cycles.ts.
 import type { Dialect } from '../compile/dialect.ts';
 import type { CellId } from '../ids.ts';
 import { type CellSnapshot, producesRelation } from '../notebook/schema.ts';
+import { findCycles } from './cycles.ts';
+import { pythonReferences } from './python.ts';
+
+export { pythonReferences };
+
 import { findReferences } from './references.ts';
 import { lineColumnAt } from './tokenize.ts';
 
@@ -17,13 +23,6 @@ export interface GraphError {
   column?: number;
   /** For cycles: the cell names around the cycle, first name repeated at the end (`a -> b -> a`). */
   cycle?: string[];
-}
-
-export interface CellEdge {
-  /** The cell read. */
-  from: CellId;
-  /** The cell reading it. */
-  to: CellId;
 }
 
 export interface NotebookGraph {
@@ -72,103 +71,6 @@ export function configInputs(cell: CellSnapshot): { field: string; ids: unknown[
     case 'pyspark':
       return [];
   }
-}
-
-const PY_KEYWORDS = new Set([
-  'False',
-  'None',
-  'True',
-  'and',
-  'as',
-  'assert',
-  'async',
-  'await',
-  'break',
-  'class',
-  'continue',
-  'def',
-  'del',
-  'elif',
-  'else',
-  'except',
-  'finally',
-  'for',
-  'from',
-  'global',
-  'if',
-  'import',
-  'in',
-  'is',
-  'lambda',
-  'nonlocal',
-  'not',
-  'or',
-  'pass',
-  'raise',
-  'return',
-  'try',
-  'while',
-  'with',
-  'yield',
-]);
-
-/**
- * Names a PySpark cell reads. The rule: a Python identifier outside comments and strings that is not an attribute
- * (`df.orders` is not a reference) and not a keyword argument name (`f(orders=1)`), or a string literal whose whole
- * text is a name (`spark.table("orders")`). Python names are case-sensitive, but cell names are unique without
- * regard to case, so matching ignores case like SQL does.
- */
-export function pythonReferences(source: string): Array<{ name: string; start: number; end: number }> {
-  const out: Array<{ name: string; start: number; end: number }> = [];
-  const n = source.length;
-  let i = 0;
-  let prevSignificant = '';
-  while (i < n) {
-    const ch = source[i];
-    if (ch === '#') {
-      while (i < n && source[i] !== '\n') i++;
-      continue;
-    }
-    const strStart = /^([rRbBuUfF]{0,2})('''|"""|'|")/.exec(source.slice(i, i + 5));
-    if (strStart && (strStart[1] === '' || /[A-Za-z_]/.test(ch))) {
-      const quote = strStart[2];
-      const raw = /[rR]/.test(strStart[1]);
-      let j = i + strStart[0].length;
-      const bodyStart = j;
-      while (j < n && !source.startsWith(quote, j)) {
-        if (!raw && source[j] === '\\') j++;
-        else if (quote.length === 1 && source[j] === '\n') break;
-        j++;
-      }
-      const body = source.slice(bodyStart, Math.min(j, n));
-      if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(body))
-        out.push({ name: body, start: bodyStart, end: bodyStart + body.length });
-      i = Math.min(n, j + quote.length);
-      prevSignificant = 'str';
-      continue;
-    }
-    if (/[A-Za-z_]/.test(ch)) {
-      let j = i + 1;
-      while (j < n && /[A-Za-z0-9_]/.test(source[j])) j++;
-      const word = source.slice(i, j);
-      let k = j;
-      while (k < n && (source[k] === ' ' || source[k] === '\t')) k++;
-      const isKwarg =
-        source[k] === '=' && source[k + 1] !== '=' && (prevSignificant === '(' || prevSignificant === ',');
-      if (prevSignificant !== '.' && !PY_KEYWORDS.has(word) && !isKwarg) out.push({ name: word, start: i, end: j });
-      prevSignificant = word;
-      i = j;
-      continue;
-    }
-    if (/[0-9]/.test(ch)) {
-      while (i < n && /[0-9A-Za-z_.]/.test(source[i])) i++;
-      prevSignificant = '0';
-      continue;
-    }
-    if (!/\s/.test(ch)) prevSignificant = ch;
-    i++;
-  }
-  return out;
 }
 
 function addError(errors: Map<CellId, GraphError[]>, id: CellId, e: GraphError): void {
@@ -378,103 +280,6 @@ export function buildGraph(cells: readonly CellSnapshot[], dialect: Dialect = 'd
   const rank = new Map<CellId, number>();
   for (const [i, id] of order.entries()) rank.set(id, i);
   return { cells: list, byId, byName, upstream, downstream, order, rank, errors, cycles };
-}
-
-/**
- * The cycles among cells Kahn's algorithm could not place (strongly connected components with more than one cell,
- * found with Tarjan's algorithm), each as a path through the component starting at its first cell in display order.
- */
-function findCycles(
-  rest: CellId[],
-  upstream: Map<CellId, CellId[]>,
-  downstream: Map<CellId, CellId[]>,
-  display: Map<CellId, number>,
-): CellId[][] {
-  const inRest = new Set(rest);
-  const index = new Map<CellId, number>();
-  const low = new Map<CellId, number>();
-  const onStack = new Set<CellId>();
-  const stack: CellId[] = [];
-  const components: CellId[][] = [];
-  let counter = 0;
-  const edgeCache = new Map<CellId, CellId[]>();
-  const edges = (v: CellId) => {
-    let e = edgeCache.get(v);
-    if (!e) {
-      e = (upstream.get(v) ?? []).filter((u) => inRest.has(u));
-      edgeCache.set(v, e);
-    }
-    return e;
-  };
-  // Iterative Tarjan, so a long chain cannot overflow the call stack.
-  for (const root of rest) {
-    if (index.has(root)) continue;
-    const work: Array<{ v: CellId; i: number }> = [{ v: root, i: 0 }];
-    index.set(root, counter);
-    low.set(root, counter++);
-    stack.push(root);
-    onStack.add(root);
-    while (work.length) {
-      const top = work[work.length - 1];
-      const next = edges(top.v)[top.i++];
-      if (next !== undefined) {
-        if (!index.has(next)) {
-          index.set(next, counter);
-          low.set(next, counter++);
-          stack.push(next);
-          onStack.add(next);
-          work.push({ v: next, i: 0 });
-        } else if (onStack.has(next)) low.set(top.v, Math.min(low.get(top.v)!, index.get(next)!));
-        continue;
-      }
-      work.pop();
-      if (work.length) {
-        const parent = work[work.length - 1].v;
-        low.set(parent, Math.min(low.get(parent)!, low.get(top.v)!));
-      }
-      if (low.get(top.v) === index.get(top.v)) {
-        const comp: CellId[] = [];
-        let w: CellId;
-        do {
-          w = stack.pop()!;
-          onStack.delete(w);
-          comp.push(w);
-        } while (w !== top.v);
-        if (comp.length > 1) components.push(comp);
-      }
-    }
-  }
-  // Name each cycle as a walk along "reads" edges, in the direction data flows: a -> b means b reads a.
-  return components
-    .map((comp) => {
-      const members = new Set(comp);
-      const start = [...comp].sort((x, y) => display.get(x)! - display.get(y)!)[0];
-      // Walk downstream inside the component back to the start (BFS for the shortest loop).
-      const readers = (v: CellId) => downstream.get(v) ?? [];
-      const prev = new Map<CellId, CellId>();
-      const queue: CellId[] = [start];
-      const seen = new Set<CellId>([start]);
-      let closing: CellId | undefined;
-      while (queue.length && closing === undefined) {
-        const v = queue.shift()!;
-        for (const w of readers(v)) {
-          if (!members.has(w)) continue;
-          if (w === start) {
-            closing = v;
-            break;
-          }
-          if (!seen.has(w)) {
-            seen.add(w);
-            prev.set(w, v);
-            queue.push(w);
-          }
-        }
-      }
-      const path: CellId[] = [];
-      for (let v: CellId | undefined = closing; v !== undefined && v !== start; v = prev.get(v)) path.unshift(v);
-      return [start, ...path];
-    })
-    .sort((a, b) => display.get(a[0])! - display.get(b[0])!);
 }
 
 /** Every cell `id` reads, directly or not, inputs before readers (in graph order). */
