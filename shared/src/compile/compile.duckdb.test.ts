@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PipebookError } from '../errors.ts';
 import type { CellId } from '../ids.ts';
-import { fileToState } from '../notebook/file-format.ts';
+import { docFromFile, fileToState } from '../notebook/file-format.ts';
+import { renameCell } from '../notebook/operations.ts';
+import { readCells } from '../notebook/read.ts';
 import type { CellKind, CellSnapshot } from '../notebook/schema.ts';
 import { demoNotebookFile } from '../notebook/templates.ts';
 import { type CompileOptions, compileCell, createCompiler } from './compile.ts';
@@ -139,6 +141,32 @@ describe('the demo notebook on DuckDB', () => {
       const rows = await db.query(compiler.compile(source as CellId).sql);
       expect(rows).toHaveLength(source === 'demo_orders' ? orders.length : customers.length);
     }
+  });
+
+  it('gives the same rows after cells are renamed with the rename operation (references and qualifiers rewritten)', async () => {
+    const file = demoNotebookFile();
+    file.cells.push({
+      id: 'demo_qualified',
+      name: 'qualified',
+      kind: 'sql',
+      source:
+        "SELECT orders_clean.order_id, revenue_by_country.country -- orders_clean\nFROM orders_clean, revenue_by_country\nWHERE orders_clean.amount > 100 AND revenue_by_country.country <> 'orders_clean'",
+      config: {},
+    });
+    const doc = docFromFile(file);
+    const before = compileCell(readCells(doc), 'demo_qualified' as CellId, 'duckdb');
+    const top = compileCell(readCells(doc), 'demo_top_countries' as CellId, 'duckdb');
+    renameCell(doc, 'demo_orders_clean' as CellId, 'select');
+    renameCell(doc, 'demo_revenue_by_country' as CellId, 'Revenue');
+    const cells = readCells(doc);
+    expect(cells.find((c) => c.id === 'demo_qualified')?.source).toBe(
+      'SELECT "select".order_id, Revenue.country -- orders_clean\nFROM "select", Revenue\nWHERE "select".amount > 100 AND Revenue.country <> \'orders_clean\'',
+    );
+    const after = compileCell(cells, 'demo_qualified' as CellId, 'duckdb');
+    expect(after.sql).not.toBe(before.sql);
+    expect(sortRows(await db.query(after.sql))).toEqual(sortRows(await db.query(before.sql)));
+    const topAfter = compileCell(cells, 'demo_top_countries' as CellId, 'duckdb');
+    expect(await db.query(topAfter.sql)).toEqual(await db.query(top.sql));
   });
 
   it('writes the target table with CREATE OR REPLACE TABLE', async () => {
