@@ -23,6 +23,7 @@ export function cellFileStem(name: string): string {
   if (CELL_NAME_PATTERN.test(name)) return name;
   let stem = name
     .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
     .replace(/[^A-Za-z0-9_]+/g, '_')
     .replace(/_+/g, '_')
     .replace(/^_+|_+$/g, '')
@@ -115,6 +116,7 @@ export function gitIdentity(user: { id: string; name: string }): { name: string;
   const local =
     user.id
       .normalize('NFKD')
+      .replace(/[\u0300-\u036f]/g, '')
       .replace(/[^A-Za-z0-9_-]+/g, '-')
       .replace(/-+/g, '-')
       .replace(/^-+|-+$/g, '')
@@ -126,6 +128,7 @@ export function gitIdentity(user: { id: string; name: string }): { name: string;
 export function snakeName(text: string, fallback = 'pipebook_project'): string {
   const s = text
     .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
     .toLowerCase()
     .replace(/[^a-z0-9_]+/g, '_')
     .replace(/^_+|_+$/g, '')

@@ -229,6 +229,53 @@ describe('export to a dbt-style project', () => {
     expect(state.cells[2].source).toBe('SELECT sum(amount) AS total FROM a_paid');
   });
 
+  it('maps hostile cell names to safe model files and still runs', async () => {
+    const id = (x: string) => x as CellId;
+    const state: NotebookState = {
+      title: '../../Évil -- title',
+      defaultEngine: 'duckdb',
+      cells: [
+        {
+          id: id('c_src'),
+          name: '../../orders',
+          kind: 'source',
+          source: '',
+          config: { type: 'table', table: 'orders' },
+        },
+        {
+          id: id('c_f'),
+          name: '--upload-pack=x',
+          kind: 'filter',
+          source: '',
+          config: { input: 'c_src', combinator: 'and', conditions: [{ column: 'amount', op: '>', value: 100 }] },
+        },
+        {
+          id: id('c_l'),
+          name: 'ünïcødé 名前'.repeat(10),
+          kind: 'limit',
+          source: '',
+          config: { input: 'c_f', count: 3 },
+        },
+      ],
+    };
+    const files = exportDbtProject(state);
+    for (const path of files.keys())
+      expect(path).toMatch(
+        /^(?:[A-Za-z_]+\.(?:yml|sql|md)|(?:models|notes|python)\/[A-Za-z0-9_]+\.(?:sql|yml|md|py))$/,
+      );
+    expect(files.get('dbt_project.yml')).toContain('name: evil_title');
+    const con = await freshDb();
+    await seed(con, 'main');
+    await con.run(files.get('pipeline.sql')!);
+    const limitModel = [...files].find(([p, text]) => p.startsWith('models/') && text.includes('LIMIT 3'))![0];
+    const stem = limitModel.slice(7, -4);
+    expect((await con.runAndReadAll(`SELECT count(*) AS n FROM pipebook."${stem}"`)).getRowObjectsJson()).toEqual([
+      { n: '3' },
+    ]);
+    expect(importDbtProject(files)).toEqual(state);
+    con.closeSync();
+  });
+
   it('refuses manifest entries pointing outside the project folders', () => {
     const files = exportDbtProject(richNotebook());
     const manifest = files.get('pipebook.yml')!.replace('file: models/orders_clean.sql', 'file: ../../../etc/passwd');
