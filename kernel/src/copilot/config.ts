@@ -19,6 +19,11 @@ export interface CopilotConfig {
   maxAttempts: number;
   /** Token budget for the whole prompt (system prompt, context, request and retry feedback). */
   promptTokens: number;
+  /**
+   * Azure OpenAI: with an API version, `baseURL` is the resource endpoint (https://<resource>.openai.azure.com) and
+   * `model` the deployment name; requests go to /openai/deployments/<model>/chat/completions with an `api-key` header.
+   */
+  azureApiVersion?: string;
 }
 
 export type CopilotStatus =
@@ -41,6 +46,7 @@ const fileSchema = z
     maxRetries: z.number().int().min(0).max(10).optional(),
     maxAttempts: z.number().int().min(1).max(5).optional(),
     promptTokens: z.number().int().min(1000).max(1_000_000).optional(),
+    azureApiVersion: z.string().min(1).optional(),
   })
   .strict();
 
@@ -84,6 +90,7 @@ export function resolveCopilotConfig(
   const baseURL = env.OPENAI_BASE_URL || file.baseUrl || DEFAULT_BASE_URL;
   const apiKey = env.OPENAI_API_KEY || file.apiKey || '';
   const model = env.PIPEBOOK_COPILOT_MODEL || file.model || '';
+  const azureApiVersion = env.OPENAI_API_VERSION || file.azureApiVersion;
   if (!model) return { missing: 'No model is configured (PIPEBOOK_COPILOT_MODEL).' };
   if (!apiKey && baseURL === DEFAULT_BASE_URL) return { missing: 'No API key is configured (OPENAI_API_KEY).' };
   return {
@@ -94,6 +101,7 @@ export function resolveCopilotConfig(
     maxRetries: intFromEnv(env.PIPEBOOK_COPILOT_MAX_RETRIES) ?? file.maxRetries ?? 2,
     maxAttempts: Math.min(5, Math.max(1, intFromEnv(env.PIPEBOOK_COPILOT_MAX_ATTEMPTS) ?? file.maxAttempts ?? 3)),
     promptTokens: intFromEnv(env.PIPEBOOK_COPILOT_PROMPT_TOKENS) ?? file.promptTokens ?? 12_000,
+    ...(azureApiVersion ? { azureApiVersion } : {}),
   };
 }
 

@@ -2,7 +2,7 @@
 // retry handles 429/5xx with retry-after; this layer adds an idle timeout (no byte for `timeoutMs`), cancel through
 // the caller's AbortSignal, and maps every failure to a PipebookError a user can act on. Never logs the key.
 import { PipebookError } from '@pipebook/shared';
-import OpenAI from 'openai';
+import OpenAI, { AzureOpenAI } from 'openai';
 import type { CopilotConfig } from './config.ts';
 
 export interface ChatTurn {
@@ -66,14 +66,21 @@ export async function callModel(config: CopilotConfig, opts: ModelCallOptions): 
     } else arm();
     return res;
   };
-  const client = new OpenAI({
-    baseURL: config.baseURL,
+  const common = {
     apiKey: config.apiKey,
     maxRetries: config.maxRetries,
     // Our idle timer fires first; the SDK's timeout is only a backstop.
     timeout: config.timeoutMs + 5_000,
     fetch: watchedFetch,
-  });
+  };
+  const client = config.azureApiVersion
+    ? new AzureOpenAI({
+        ...common,
+        endpoint: config.baseURL,
+        apiVersion: config.azureApiVersion,
+        deployment: config.model,
+      })
+    : new OpenAI({ ...common, baseURL: config.baseURL });
 
   const label = endpointLabel(config.baseURL);
   let responseFormat: OpenAI.Chat.Completions.ChatCompletionCreateParams['response_format'] = opts.jsonSchema

@@ -102,6 +102,17 @@ describe('callModel', () => {
     });
   });
 
+  it('speaks Azure OpenAI: deployment path, api-version and api-key header', async () => {
+    server.script({ type: 'content', content: 'from azure' });
+    const endpoint = new URL(server.baseURL).origin;
+    expect(await ask({ baseURL: endpoint, azureApiVersion: '2024-10-21', model: 'my-deployment' })).toBe('from azure');
+    expect(server.requests.at(-1)).toMatchObject({
+      path: '/openai/deployments/my-deployment/chat/completions',
+      query: 'api-version=2024-10-21',
+      apiKeyHeader: 'test-key',
+    });
+  });
+
   it('retries 5xx by itself', async () => {
     server.script(
       { type: 'error', status: 503, headers: { 'retry-after-ms': '20' } },

@@ -23,6 +23,10 @@ export interface ChatRequestBody {
 
 export interface RecordedRequest {
   path: string;
+  /** Query string without `?` (Azure sends api-version here). */
+  query: string;
+  /** The Azure-style `api-key` header, when sent. */
+  apiKeyHeader?: string;
   body: ChatRequestBody;
   retryCount: number;
   authorization?: string;
@@ -162,6 +166,8 @@ export async function startOpenAiTestServer(opts: OpenAiTestServerOptions = {}):
       }
       const recorded: RecordedRequest = {
         path,
+        query: (req.url ?? '').split('?')[1] ?? '',
+        apiKeyHeader: req.headers['api-key'] as string | undefined,
         body,
         retryCount: Number(req.headers['x-stainless-retry-count'] ?? 0),
         authorization: req.headers.authorization,
