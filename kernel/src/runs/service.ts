@@ -36,6 +36,8 @@ import { type PlanStep, planRun } from './planner.ts';
 import type { RunQueue } from './queue.ts';
 
 const KERNEL_ORIGIN = createOrigin('kernel');
+/** Least time between two progress writes of one cell into the shared document. */
+const PROGRESS_WRITE_MS = 1000;
 /** Finished runs stay queryable (status, events) this long. */
 const KEEP_FINISHED_MS = 15 * 60_000;
 
@@ -388,14 +390,26 @@ export class RunService {
           return `read_parquet(${sqlString(e.path)})`;
         },
       });
-      const onProgress = (p: EngineProgress) =>
+      let progressWrittenAt = 0;
+      const onProgress = (p: EngineProgress) => {
+        const message = p.message ?? p.state;
         run.events.emit({
           type: 'cell_progress',
           cellId: step.cellId,
           ...(p.fraction !== undefined ? { fraction: p.fraction } : {}),
           ...(p.rows !== undefined ? { rows: p.rows } : {}),
-          ...(p.message !== undefined ? { message: p.message } : p.state ? { message: p.state } : {}),
+          ...(message !== undefined ? { message } : {}),
         });
+        // [R6] Collaborators see progress too, through the document, at most once a second per cell.
+        const now = Date.now();
+        if (now - progressWrittenAt < PROGRESS_WRITE_MS || isResolved(s.state)) return;
+        progressWrittenAt = now;
+        const progress = {
+          ...(p.fraction !== undefined ? { fraction: p.fraction } : {}),
+          ...(message !== undefined ? { message } : {}),
+        };
+        setRun(run.doc, step.cellId, this.summary(run, s, 'running', { progress }), KERNEL_ORIGIN);
+      };
       const signal = run.abort.signal;
       if (step.kind === 'target') {
         const target = targetSpec(cell, this.deps.dataDir);
@@ -440,6 +454,11 @@ export class RunService {
   private fail(run: Run, s: StepRuntime, err: PipebookError, compiled: CompiledCell | undefined): void {
     if (err.code === 'cancelled' || run.abort.signal.aborted) {
       this.finishStep(run, s, 'cancelled');
+      return;
+    }
+    if (err.code === 'blocked' && err.cellId && err.cellId !== s.step.cellId) {
+      // The compiler needs an input that has no result yet (e.g. a PySpark cell that must run first).
+      this.finishStep(run, s, 'blocked', { blockedBy: err.cellId as CellId });
       return;
     }
     let body: ErrorBody = { code: err.code, message: err.message, cellId: err.cellId ?? s.step.cellId };
