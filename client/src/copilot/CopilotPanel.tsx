@@ -265,6 +265,16 @@ export function CopilotPanel(props: CopilotPanelProps) {
               </button>
             </div>
           </Show>
+          <Show when={written()}>
+            <details>
+              <summary style={{ 'font-size': '0.8rem' }}>Model output</summary>
+              <pre
+                style={{ 'font-size': '0.7rem', 'white-space': 'pre-wrap', 'max-height': '12rem', overflow: 'auto' }}
+              >
+                {written()}
+              </pre>
+            </details>
+          </Show>
           <Show when={notice()}>
             <p style={{ 'font-size': '0.8rem', color: 'var(--muted)' }}>{notice()}</p>
           </Show>
