@@ -4,7 +4,13 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { addCell, type CellId, initNotebook, type RunSummary, readCells, readRuns, setRuns } from '@pipebook/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { engineSessions, sparkChainSteps, wireSessionLossStaleness } from '../../src/engines/livy/kernel-hooks.ts';
+import {
+  engineSessions,
+  runSparkCell,
+  type SparkChainInput,
+  sparkChainSteps,
+  wireSessionLossStaleness,
+} from '../../src/engines/livy/kernel-hooks.ts';
 import { sharedCompiler } from '../../src/runs/shared-compiler.ts';
 import { livyStack, rowsOf, SEED_SQL, signal, until } from './harness.ts';
 
@@ -39,10 +45,10 @@ function notebook() {
   return { doc, ids: { orders, big, perCustomer, report } };
 }
 
-function stepsFor(doc: Y.Doc, cellId: CellId) {
+function chainInput(doc: Y.Doc, cellId: CellId): SparkChainInput {
   const cells = readCells(doc);
   const graph = sharedCompiler.graph(cells, 'databricks');
-  return sparkChainSteps({
+  return {
     cells,
     parents: graph.parents,
     order: graph.order,
@@ -55,8 +61,10 @@ function stepsFor(doc: Y.Doc, cellId: CellId) {
         },
         relationFor,
       }).sql,
-  });
+  };
 }
+
+const stepsFor = (doc: Y.Doc, cellId: CellId) => sparkChainSteps(chainInput(doc, cellId));
 
 describe('a notebook on Livy', () => {
   it('runs source -> visual filter -> PySpark -> SQL as one chain of temp views', async () => {
@@ -83,6 +91,41 @@ describe('a notebook on Livy', () => {
     con.closeSync();
     duck.closeSync();
     expect(await rowsOf(out)).toEqual(expected.map((r) => r.map(Number)));
+  });
+
+  it('writes a target cell from its input view in the notebook session, reusing what the session holds', async () => {
+    stack = await livyStack();
+    const { engine, livy } = stack;
+    const { doc, ids } = notebook();
+    const target = addCell(doc, {
+      kind: 'target',
+      name: 'report_out',
+      config: { input: ids.report, type: 'table', table: 'customer_report', mode: 'replace' },
+    });
+    const shown = await runSparkCell(engine, { notebookId: 'nb', signal: signal(), ...chainInput(doc, ids.report) });
+    expect(shown.type).toBe('result');
+    const rows = shown.type === 'result' ? await rowsOf(shown.outcome) : [];
+    const before = livy.statementCodes(0).length;
+    const written = await runSparkCell(engine, {
+      notebookId: 'nb',
+      signal: signal(),
+      target: { type: 'table', table: 'customer_report', mode: 'replace' },
+      ...chainInput(doc, target),
+    });
+    expect(written).toEqual({ type: 'target', rowCount: rows.length });
+    // Nothing upstream was recomputed: DROP, CREATE TABLE AS SELECT from the view, COUNT.
+    const codes = livy.statementCodes(0).slice(before);
+    expect(codes).toEqual([
+      'DROP TABLE IF EXISTS `customer_report`',
+      'CREATE TABLE `customer_report` AS\nSELECT * FROM `report`',
+      'SELECT COUNT(*) AS n FROM `customer_report`',
+    ]);
+    const back = await engine.execute({
+      sql: 'SELECT * FROM customer_report ORDER BY customer_id',
+      signal: signal(),
+      resultPath: '',
+    });
+    expect(await rowsOf(back)).toEqual(rows);
   });
 
   it('marks the cells held by a dead session stale in the shared runs map', async () => {

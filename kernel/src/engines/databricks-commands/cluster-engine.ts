@@ -11,6 +11,7 @@ import type {
   ExecuteOutcome,
   ExecuteRequest,
   TargetOutcome,
+  TargetSpec,
   WriteTargetRequest,
 } from '../engine.ts';
 import { type ReplBackend, SparkChainRunner, type StepControl } from '../livy/spark-chain.ts';
@@ -248,6 +249,10 @@ export class DatabricksClusterEngine implements Engine, SparkCellEngine {
 
   async runCells(req: SparkChainRequest): Promise<ExecuteOutcome> {
     return stream(await this.runner.runChain(req));
+  }
+
+  async writeCells(req: SparkChainRequest, target: TargetSpec): Promise<TargetOutcome> {
+    return { rowCount: await this.runner.writeChain(req, target) };
   }
 
   async writeTarget(req: WriteTargetRequest): Promise<TargetOutcome> {

@@ -4,9 +4,9 @@
 import type { CellId, CellSnapshot } from '@pipebook/shared';
 import { PipebookError } from '@pipebook/shared';
 import type * as Y from 'yjs';
-import type { Engine } from '../engine.ts';
+import type { Engine, EngineProgress, ExecuteOutcome, TargetSpec } from '../engine.ts';
 import { quoteSparkIdent } from './spark-code.ts';
-import type { EngineSessionsResponse, SessionLostEvent, SparkStep } from './spark-types.ts';
+import type { EngineSessionsResponse, SessionLostEvent, SparkCellEngine, SparkStep } from './spark-types.ts';
 import { isSparkCellEngine } from './spark-types.ts';
 import { markSessionLossStale } from './staleness.ts';
 
@@ -55,7 +55,7 @@ export function sparkChainSteps(input: SparkChainInput): SparkStep[] {
     const cell = byId.get(id)!;
     if (cell.kind === 'markdown') continue;
     if (cell.kind === 'target') {
-      throw new PipebookError('bad_request', `${cell.name}: Spark engines do not write target cells yet.`, {
+      throw new PipebookError('bad_request', `${cell.name} is a target cell: run it with runSparkCell.`, {
         cellId: id,
       });
     }
@@ -77,6 +77,36 @@ export function sparkChainSteps(input: SparkChainInput): SparkStep[] {
     });
   }
   return steps;
+}
+
+export interface SparkCellRunInput extends SparkChainInput {
+  notebookId: string;
+  signal: AbortSignal;
+  onProgress?: (p: EngineProgress) => void;
+  /** For a target cell: where it writes (Spark engines write tables). */
+  target?: TargetSpec;
+}
+
+export type SparkCellResult = { type: 'result'; outcome: ExecuteOutcome } | { type: 'target'; rowCount: number };
+
+/**
+ * Runs one cell on a Spark engine the way the run logic needs it: a relation cell (SQL, visual step, source, PySpark)
+ * gives a result to store; a target cell writes its table from its input's view in the notebook's session.
+ */
+export async function runSparkCell(engine: SparkCellEngine, input: SparkCellRunInput): Promise<SparkCellResult> {
+  const cell = input.cells.find((c) => c.id === input.cellId);
+  const { notebookId, signal, onProgress } = input;
+  if (cell?.kind === 'target') {
+    const from = (cell.config as { input?: CellId }).input;
+    if (!from)
+      throw new PipebookError('invalid_config', `${cell.name}: choose the cell to write.`, { cellId: cell.id });
+    if (!input.target) throw new PipebookError('bad_request', `${cell.name}: no target given.`, { cellId: cell.id });
+    const steps = sparkChainSteps({ ...input, cellId: from });
+    const out = await engine.writeCells({ notebookId, steps, signal, onProgress }, input.target);
+    return { type: 'target', rowCount: out.rowCount };
+  }
+  const steps = sparkChainSteps(input);
+  return { type: 'result', outcome: await engine.runCells({ notebookId, steps, signal, onProgress }) };
 }
 
 /**

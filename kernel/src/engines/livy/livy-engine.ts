@@ -10,6 +10,7 @@ import type {
   ExecuteOutcome,
   ExecuteRequest,
   TargetOutcome,
+  TargetSpec,
   WriteTargetRequest,
 } from '../engine.ts';
 import { LIVY_ENDED_STATES, LivyClient, type LivyClientOptions, LivyNotFoundError } from './livy-client.ts';
@@ -205,6 +206,10 @@ export class LivyEngine implements Engine, SparkCellEngine {
 
   async runCells(req: SparkChainRequest): Promise<ExecuteOutcome> {
     return stream(await this.runner.runChain(req));
+  }
+
+  async writeCells(req: SparkChainRequest, target: TargetSpec): Promise<TargetOutcome> {
+    return { rowCount: await this.runner.writeChain(req, target) };
   }
 
   async writeTarget(req: WriteTargetRequest): Promise<TargetOutcome> {

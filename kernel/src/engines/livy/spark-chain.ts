@@ -39,30 +39,66 @@ export class SparkChainRunner {
   ) {}
 
   async runChain(req: SparkChainRequest): Promise<SparkTable> {
-    const { steps, signal, onProgress } = req;
-    if (steps.length === 0) throw new PipebookError('bad_request', 'Nothing to run: the chain has no cells.');
-    const target = steps[steps.length - 1];
+    const target = this.lastStep(req);
     const kind = this.backend.sessionKind(target.kind);
-    return this.withRecovery(req.notebookId, kind, signal, onProgress, async (e, id) => {
-      for (let i = 0; i < steps.length; i++) {
-        const step = steps[i];
-        const isTarget = i === steps.length - 1;
-        const held = e.holdings.get(step.cellId);
-        if (!isTarget && held && held.view === step.name && held.inputHash !== undefined) {
-          if (held.inputHash === step.inputHash) continue;
-        }
-        const inputs = step.inputs ?? steps.slice(0, i).map((s) => s.name);
-        const label = `${step.name} (${i + 1}/${steps.length})`;
-        onProgress?.({ state: 'running', message: `Running ${label}` });
-        await this.backend.materialize(id, step, inputs, {
-          signal,
-          step,
-          onProgress: onProgress && ((p) => onProgress({ ...p, message: p.message ?? `Running ${label}` })),
-        });
-        if (e.id === id) e.holdings.set(step.cellId, { view: step.name, inputHash: step.inputHash });
-      }
-      return this.backend.fetch(id, target.name, { signal, step: target, onProgress });
+    return this.withRecovery(req.notebookId, kind, req.signal, req.onProgress, async (e, id) => {
+      await this.materializeChain(e, id, req, true);
+      return this.backend.fetch(id, target.name, { signal: req.signal, step: target, onProgress: req.onProgress });
     });
+  }
+
+  /**
+   * Runs a target cell: its input chain is materialised in the notebook's session (a held, fresh input is reused), then
+   * the table is written from the input's view in that same session. Returns the rows written.
+   */
+  async writeChain(req: SparkChainRequest, target: TargetSpec): Promise<number> {
+    const input = this.lastStep(req);
+    const kind = this.backend.sessionKind(input.kind);
+    return this.withRecovery(
+      req.notebookId,
+      kind,
+      req.signal,
+      req.onProgress,
+      async (e, id) => {
+        await this.materializeChain(e, id, req, false);
+        return this.writeInSession(
+          id,
+          target,
+          `SELECT * FROM ${quoteSparkIdent(input.name)}`,
+          req.signal,
+          req.onProgress,
+        );
+      },
+      target.type === 'table' && target.mode === 'replace',
+    );
+  }
+
+  private lastStep(req: SparkChainRequest): SparkStep {
+    const last = req.steps.at(-1);
+    if (!last) throw new PipebookError('bad_request', 'Nothing to run: the chain has no cells.');
+    return last;
+  }
+
+  /** Registers every step's view, skipping views the session holds with the same input hash. */
+  private async materializeChain(e: SessionEntry, id: string, req: SparkChainRequest, runLast: boolean) {
+    const { steps, signal, onProgress } = req;
+    for (let i = 0; i < steps.length; i++) {
+      const step = steps[i];
+      const held = e.holdings.get(step.cellId);
+      const mustRun = runLast && i === steps.length - 1;
+      if (!mustRun && held && held.view === step.name && held.inputHash !== undefined) {
+        if (held.inputHash === step.inputHash) continue;
+      }
+      const inputs = step.inputs ?? steps.slice(0, i).map((s) => s.name);
+      const label = `${step.name} (${i + 1}/${steps.length})`;
+      onProgress?.({ state: 'running', message: `Running ${label}` });
+      await this.backend.materialize(id, step, inputs, {
+        signal,
+        step,
+        onProgress: onProgress && ((p) => onProgress({ ...p, message: p.message ?? `Running ${label}` })),
+      });
+      if (e.id === id) e.holdings.set(step.cellId, { view: step.name, inputHash: step.inputHash });
+    }
   }
 
   async query(sql: string, signal: AbortSignal, onProgress?: (p: EngineProgress) => void): Promise<SparkTable> {
@@ -72,11 +108,31 @@ export class SparkChainRunner {
     );
   }
 
-  /**
-   * Writes a target table: replace is DROP + CREATE TABLE AS (portable across Hive and Delta catalogs), append creates
-   * the table if needed and INSERTs. Returns the rows written.
-   */
+  /** Writes a target table from ad-hoc compiled SQL (Engine.writeTarget). Returns the rows written. */
   async writeTable(target: TargetSpec, sql: string, signal: AbortSignal, onProgress?: (p: EngineProgress) => void) {
+    const kind = this.backend.sessionKind('sql');
+    return this.withRecovery(
+      ADHOC_NOTEBOOK,
+      kind,
+      signal,
+      onProgress,
+      (_e, id) => this.writeInSession(id, target, sql, signal, onProgress),
+      target.type === 'table' && target.mode === 'replace',
+    );
+  }
+
+  /**
+   * Replace is DROP + CREATE TABLE AS (portable across Hive and Delta catalogs); append creates the table if needed,
+   * then INSERTs. Returns the rows written. An INSERT cut short by a session death may or may not have landed, so
+   * callers retry only replace.
+   */
+  private async writeInSession(
+    id: string,
+    target: TargetSpec,
+    sql: string,
+    signal: AbortSignal,
+    onProgress?: (p: EngineProgress) => void,
+  ): Promise<number> {
     if (target.type !== 'table') {
       throw new PipebookError(
         'bad_request',
@@ -88,33 +144,21 @@ export class SparkChainRunner {
       .map(quoteSparkIdent)
       .join('.');
     const body = trimStatement(sql);
-    const kind = this.backend.sessionKind('sql');
-    const count = async (id: string) => {
-      const t = await this.backend.query(id, `SELECT COUNT(*) AS n FROM ${name}`, { signal, onProgress });
+    const ctl = { signal, onProgress };
+    const count = async () => {
+      const t = await this.backend.query(id, `SELECT COUNT(*) AS n FROM ${name}`, ctl);
       return Number(t.rows[0]?.[0] ?? 0);
     };
     if (target.mode === 'replace') {
-      return this.withRecovery(ADHOC_NOTEBOOK, kind, signal, onProgress, async (_e, id) => {
-        await this.backend.statement(id, `DROP TABLE IF EXISTS ${name}`, { signal, onProgress });
-        await this.backend.statement(id, `CREATE TABLE ${name} AS\n${body}`, { signal, onProgress });
-        return count(id);
-      });
+      await this.backend.statement(id, `DROP TABLE IF EXISTS ${name}`, ctl);
+      await this.backend.statement(id, `CREATE TABLE ${name} AS\n${body}`, ctl);
+      return count();
     }
-    // An INSERT cut short by a session death may or may not have landed: never repeat it on its own.
-    return this.withRecovery(
-      ADHOC_NOTEBOOK,
-      kind,
-      signal,
-      onProgress,
-      async (_e, id) => {
-        const shape = `CREATE TABLE IF NOT EXISTS ${name} AS SELECT * FROM (\n${body}\n) AS pipebook_shape LIMIT 0`;
-        await this.backend.statement(id, shape, { signal, onProgress });
-        const before = await count(id);
-        await this.backend.statement(id, `INSERT INTO ${name}\n${body}`, { signal, onProgress });
-        return (await count(id)) - before;
-      },
-      false,
-    );
+    const shape = `CREATE TABLE IF NOT EXISTS ${name} AS SELECT * FROM (\n${body}\n) AS pipebook_shape LIMIT 0`;
+    await this.backend.statement(id, shape, ctl);
+    const before = await count();
+    await this.backend.statement(id, `INSERT INTO ${name}\n${body}`, ctl);
+    return (await count()) - before;
   }
 
   private async withRecovery<T>(

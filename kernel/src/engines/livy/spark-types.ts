@@ -2,7 +2,7 @@
 // like to them, what a remote REPL returns, and the session-loss event that drives engine-aware staleness.
 import type { CellId, ColumnInfo } from '@pipebook/shared';
 import { PipebookError } from '@pipebook/shared';
-import type { EngineProgress, ExecuteOutcome } from '../engine.ts';
+import type { EngineProgress, ExecuteOutcome, TargetOutcome, TargetSpec } from '../engine.ts';
 
 export type SparkCodeKind = 'sql' | 'pyspark';
 
@@ -79,6 +79,8 @@ export interface EngineSessionsResponse {
 /** What the kernel's run logic can use beyond the plain Engine: run a chain of cells with session reuse. */
 export interface SparkCellEngine {
   runCells(req: SparkChainRequest): Promise<ExecuteOutcome>;
+  /** A target cell: `req.steps` is the chain of the target's input; the table is written from its view. */
+  writeCells(req: SparkChainRequest, target: TargetSpec): Promise<TargetOutcome>;
   onSessionLost(listener: (e: SessionLostEvent) => void): () => void;
   sessions(): Promise<EngineSessionsResponse>;
   /** Asks the remote side for each session's state; reports sessions that died while nobody was running anything. */
