@@ -43,7 +43,29 @@ function fakeServer() {
     const path = input.replace('/api/notebooks/nb_1/git', '');
     if (path === '/status') return json({ branch: 'main', head: snapshots[0].commit, remote: null });
     if (path.startsWith('/history')) return json({ snapshots });
-    if (path === '/branches') return json({ branches: [{ name: 'main', commit: snapshots[0].commit, current: true }] });
+    if (path === '/branches')
+      return json({
+        branches: [
+          { name: 'feature', commit: 'f'.repeat(40), current: false },
+          { name: 'main', commit: snapshots[0].commit, current: true },
+        ],
+      });
+    if (path === '/merge') {
+      const conflict = {
+        id: 'c_top',
+        name: 'top_countries',
+        reason: 'both_changed',
+        fields: ['source'],
+        resolution: 'ours',
+        diff: '--- ours/cells/top_countries.sql\n+++ theirs/cells/top_countries.sql\n@@ -1 +1 @@\n-SELECT 1\n+SELECT 2\n',
+      };
+      return json({
+        kind: 'merge',
+        conflicts: [conflict],
+        metaConflicts: [],
+        ...(init.body && JSON.parse(String(init.body)).dryRun ? {} : { commit: 'd'.repeat(40), restoreId: 'r-2' }),
+      });
+    }
     if (path === '/snapshot') return json({ commit: 'c'.repeat(40), created: true, branch: 'main' }, 201);
     if (path.startsWith('/diff'))
       return json({
@@ -99,6 +121,27 @@ describe('GitPanel', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Undo restore' }));
     await screen.findByText('Restore undone.');
     expect(server.calls.find((c) => c.url.endsWith('/restore/undo'))!.body).toEqual({ restoreId: 'r-1' });
+  });
+
+  it('previews a merge, shows the conflicting cell with its diff, and merges with the chosen side', async () => {
+    const server = fakeServer();
+    vi.stubGlobal('fetch', server.fetchMock);
+    render(() => <GitPanel notebookId="nb_1" doc={new Y.Doc()} authHeaders={() => ({})} />);
+    await screen.findByRole('option', { name: 'feature' });
+    fireEvent.change(screen.getByLabelText('Merge branch'), { target: { value: 'feature' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Preview' }));
+    await screen.findByText(/1 cell\(s\) conflict/);
+    expect(screen.getByText('top_countries')).toBeInTheDocument();
+    expect(screen.getByText(/\+SELECT 2/)).toBeInTheDocument();
+    expect(server.calls.find((c) => c.url.endsWith('/merge'))!.body).toEqual({ branch: 'feature', dryRun: true });
+    fireEvent.change(screen.getByLabelText('Keep which version of top_countries'), { target: { value: 'theirs' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Merge into current' }));
+    await screen.findByText(/Merged; 1 conflicting cell kept the chosen side/);
+    expect(server.calls.filter((c) => c.url.endsWith('/merge'))[1].body).toEqual({
+      branch: 'feature',
+      resolutions: { c_top: 'theirs' },
+    });
+    expect(screen.getByRole('button', { name: 'Undo restore' })).toBeInTheDocument();
   });
 
   it('shows server errors to the user', async () => {

@@ -311,6 +311,9 @@ export function GitPanel(props: GitPanelProps) {
                       <option value="ours">keep current branch</option>
                       <option value="theirs">take {mergeFrom() || 'theirs'}</option>
                     </select>
+                    <Show when={c.diff}>
+                      <pre style={{ 'font-size': '0.78rem', 'overflow-x': 'auto', margin: '0.25rem 0' }}>{c.diff}</pre>
+                    </Show>
                   </li>
                 )}
               </For>

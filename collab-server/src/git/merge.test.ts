@@ -35,6 +35,7 @@ describe('mergeStates', () => {
     expect(byId.get('demo_top_countries')!.source).toBe('SELECT 1');
     expect(byId.get('demo_intro')!.source).toBe('# A');
     expect(byId.get('demo_orders_clean')!.source).toBe('SELECT 3');
+    expect(r.conflicts[0].diff).toContain('-SELECT 1\n+SELECT 2');
     const theirsWins = mergeStates(b, ours, theirs, { demo_top_countries: 'theirs' });
     expect(theirsWins.state.cells.find((c) => c.id === 'demo_top_countries')!.source).toBe('SELECT 2');
   });

@@ -3,7 +3,9 @@
 // conflict. Only a field changed differently on both sides (or a cell changed on one side and deleted on the other)
 // conflicts, and then only that cell: every other cell is merged.
 import type { CellSnapshot, NotebookState } from '@pipebook/shared';
-import { sortKeys } from './layout.ts';
+import { cellFile, sortKeys } from './layout.ts';
+import { unifiedDiff } from './line-diff.ts';
+import { cellFileStem } from './names.ts';
 import { cellContentKey } from './notebook-diff.ts';
 
 export type ConflictReason =
@@ -26,6 +28,15 @@ export interface CellConflict {
   theirs?: CellSnapshot;
   /** Which side the merged result took for the conflicting part. */
   resolution: Resolution;
+  /** Unified diff from ours to theirs of the cell's file (empty when one side deleted the cell). */
+  diff: string;
+}
+
+function conflictDiff(ours: CellSnapshot | undefined, theirs: CellSnapshot | undefined): string {
+  if (!ours || !theirs) return '';
+  const a = cellFile(ours, cellFileStem(ours.name));
+  const b = cellFile(theirs, cellFileStem(theirs.name));
+  return unifiedDiff(a.content, b.content, `ours/${a.path}`, `theirs/${b.path}`);
 }
 
 export interface MergeResult {
@@ -99,6 +110,7 @@ export function mergeStates(
         ours: oc,
         theirs: tc,
         resolution: pick,
+        diff: conflictDiff(oc, tc),
       });
       continue;
     }
@@ -127,6 +139,7 @@ export function mergeStates(
         ours: oc,
         theirs: tc,
         resolution: pick,
+        diff: conflictDiff(oc, tc),
       });
     }
   }
@@ -161,6 +174,7 @@ export function mergeStates(
         ours: o.get(c.id),
         theirs: t.get(c.id),
         resolution: o.has(c.id) ? 'ours' : 'theirs',
+        diff: '',
       });
     }
     names.add(name.toLowerCase());
