@@ -5,7 +5,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChatRequestBody } from '../../kernel/test/servers/openai/server.ts';
 import { type OpenAiTestServer, startOpenAiTestServer } from '../../kernel/test/servers/openai/server.ts';
-import { editorText, launchBrowser, openAs, type Pipebook, startPipebook, waitForEditor } from './harness.ts';
+import { editorText, launchBrowser, openAs, type Pipebook, startPipebook, until, waitForEditor } from './harness.ts';
 
 let pb: Pipebook;
 let browser: Browser;
@@ -117,5 +117,64 @@ describe('Copilot in the browser', () => {
     await cell(b.page, 'orders_per_status').waitFor({ state: 'detached', timeout: 15_000 });
     await a.context.close();
     await b.context.close();
+  });
+
+  it('fixes a failed cell from the diff it shows, and the fixed cell runs', async () => {
+    const nb = await pb.api<{ id: string }>('POST', '/api/notebooks', tokens.alice, {
+      file: {
+        format: 'pipebook',
+        version: 1,
+        title: 'Fix me',
+        defaultEngine: 'duckdb',
+        cells: [
+          {
+            id: 'c_broken',
+            name: 'by_status',
+            kind: 'sql',
+            source: 'SELECT stauts, count(*) AS n\nFROM orders\nGROUP BY stauts',
+            config: {},
+          },
+        ],
+      },
+    });
+    const a = await openAs(browser, pb, `/notebooks/${nb.id}`, tokens.alice);
+    await waitForEditor(a.page, 'by_status');
+    await cell(a.page, 'by_status').getByRole('button', { name: 'Run', exact: true }).click();
+    await cell(a.page, 'by_status').locator('.cell-status[data-status="error"]').waitFor({ timeout: 30_000 });
+
+    await cell(a.page, 'by_status').locator('.cm-content').click();
+    await a.page.getByRole('button', { name: 'Copilot', exact: true }).click();
+    const panel = a.page.getByRole('region', { name: 'Copilot' }).last();
+    const before = model.requests.length;
+    model.script({
+      type: 'content',
+      content: {
+        cells: [
+          {
+            name: 'by_status',
+            kind: 'sql',
+            description: 'Orders per status',
+            sql: 'SELECT status, count(*) AS n\nFROM orders\nGROUP BY status',
+            config: null,
+          },
+        ],
+        note: 'The column is called status.',
+      },
+    });
+    await panel.getByRole('button', { name: 'Fix focused cell' }).click();
+    const diff = panel.getByRole('figure', { name: 'Proposed change' });
+    await diff.waitFor({ timeout: 30_000 });
+    expect(await diff.textContent()).toContain('-SELECT stauts, count(*) AS n');
+    expect(await diff.textContent()).toContain('+SELECT status, count(*) AS n');
+    // The model was given the engine's error from the failed run.
+    expect(String(model.requests[before].body.messages[1].content)).toMatch(/Error: .*stauts/s);
+
+    await panel.getByRole('button', { name: 'Apply fix' }).click();
+    await until('the fixed SQL in the editor', async () =>
+      (await editorText(a.page, 'by_status')).startsWith('SELECT status, count(*) AS n'),
+    );
+    await cell(a.page, 'by_status').getByRole('button', { name: 'Run', exact: true }).click();
+    await cell(a.page, 'by_status').locator('.cell-status[data-status="done"]').waitFor({ timeout: 30_000 });
+    await a.context.close();
   });
 });
