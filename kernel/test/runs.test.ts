@@ -1,3 +1,7 @@
+// End-to-end runs through the real collaboration server: a kernel replica reads the notebook, collaborators see the
+// statuses it writes, results are paged over HTTP. Rule numbers refer to kernel/SPEC.md.
+import fs from 'node:fs';
+import path from 'node:path';
 import { type CellId, readCell, readRuns, setSource } from '@pipebook/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -122,6 +126,34 @@ describe('changes', () => {
     const third = await runToEnd(s, { notebookId: nb, scope: 'all' });
     expect(third.created.cells.every((c) => c.action === 'reuse')).toBe(true);
     client.destroy();
+  });
+});
+
+describe('data files', () => {
+  it('[R5] a replaced data file makes the cells reading it recompute; an untouched one does not', async () => {
+    const dir = path.join(s.dataDir, 'changing');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'prices.csv'), 'item,price\na,1\nb,2\n');
+    const nb = await createNotebookFrom(
+      s,
+      notebookFile([
+        { name: 'prices', kind: 'source', config: { type: 'file', path: 'changing/prices.csv', format: 'csv' } },
+        { name: 'total', source: 'SELECT sum(price)::BIGINT AS total FROM prices' },
+        { name: 'other', source: 'SELECT 1 AS one' },
+      ]),
+    );
+    await runToEnd(s, { notebookId: nb, scope: 'all' });
+    expect((await page(s, nb, 'c_total')).body.rows).toEqual([[3]]);
+    const unchanged = await runToEnd(s, { notebookId: nb, scope: 'all' });
+    expect(unchanged.created.cells.every((c) => c.action === 'reuse')).toBe(true);
+    fs.writeFileSync(path.join(dir, 'prices.csv'), 'item,price\na,1\nb,2\nc,30\n');
+    const { created } = await runToEnd(s, { notebookId: nb, scope: 'all' });
+    expect(Object.fromEntries(created.cells.map((c) => [c.cellId, c.action]))).toEqual({
+      c_prices: 'run',
+      c_total: 'run',
+      c_other: 'reuse',
+    });
+    expect((await page(s, nb, 'c_total')).body.rows).toEqual([[33]]);
   });
 });
 

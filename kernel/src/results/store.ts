@@ -12,6 +12,8 @@ export interface ResultEntry {
   cellId: string;
   runId: string;
   inputHash: string;
+  /** Sizes and times of the data files the result was computed from (empty when it read none). */
+  filesStamp?: string;
   engine: string;
   columns: ColumnInfo[];
   rowCount: number;

@@ -1,13 +1,6 @@
 // Run planning: which cells a run touches, in which order, which of them really compute and which keep a fresh
 // result. Pure: everything it needs comes in as arguments, so the rules in kernel/SPEC.md are tested here directly.
-import {
-  type CellId,
-  type CellKind,
-  type CellSnapshot,
-  PipebookError,
-  producesRelation,
-  type RunSummary,
-} from '@pipebook/shared';
+import { type CellId, type CellKind, type CellSnapshot, PipebookError, type RunSummary } from '@pipebook/shared';
 import type { CellAction, RunScope } from '@pipebook/shared/protocol/kernel';
 import type { GraphInfo } from './compiler.ts';
 
@@ -33,7 +26,10 @@ export interface PlanInput {
   defaultEngine: string;
   knownEngine: (name: string) => boolean;
   lastRuns: Record<string, RunSummary | undefined>;
-  /** Whether a materialised result with this input hash is still in the result store. */
+  /**
+   * Whether the cell's output is still current for this input hash: its materialised result is in the result store
+   * (and read the same files), or for a target, what it wrote came from the same inputs.
+   */
   hasResult: (cellId: CellId, inputHash: string) => boolean;
   /** Extra check of every cell the run needs (e.g. file paths); throws to refuse the run. */
   checkCell?: (cell: CellSnapshot) => void;
@@ -126,14 +122,10 @@ export function planRun(input: PlanInput): PlanStep[] {
     const c = byId.get(id)!;
     const hash = input.hashes.get(id) ?? '';
     const last = input.lastRuns[id];
-    // [R5] An unchanged cell keeps its result: same input hash as its last successful run, and the result is still
-    // there (a target has no result to keep; its write is what succeeded).
+    // [R5] An unchanged cell keeps its result: same input hash as its last successful run, and its output is still
+    // current.
     const fresh =
-      !input.force &&
-      last?.status === 'done' &&
-      last.inputHash === hash &&
-      hash !== '' &&
-      (!producesRelation(c.kind) || input.hasResult(id, hash));
+      !input.force && last?.status === 'done' && last.inputHash === hash && hash !== '' && input.hasResult(id, hash);
     const action: CellAction = fresh ? 'reuse' : 'run';
     const deps = [...closure([id], parents)].filter((p) => running.has(p));
     if (action === 'run') running.add(id);

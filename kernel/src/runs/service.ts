@@ -1,6 +1,8 @@
 // Runs: plan a notebook run from the live document, write each cell's status into the shared `runs` map as it
 // moves (queued, running, done/error/cancelled/blocked), execute ready cells through the queue on their engine,
 // materialise results, and stream events. Rules are numbered in kernel/SPEC.md and cited as [Rn].
+import { createHash } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import {
@@ -92,6 +94,8 @@ export class Run {
     readonly release: () => void,
     readonly cells: CellSnapshot[],
     readonly hashes: Map<CellId, string>,
+    /** Per cell, the state of the data files it reads, directly or through its inputs. */
+    readonly filesStamp: (cellId: CellId) => string,
     plan: PlanStep[],
   ) {
     this.events = new RunEventLog(runId);
@@ -167,13 +171,62 @@ function checkFilePaths(cell: CellSnapshot, dataDir: string): void {
   }
 }
 
+/**
+ * [R5] Input hashes cover a file source's path, not its bytes: this adds each data file's size and modification time,
+ * for the cell and everything it reads, so a replaced file makes its readers recompute.
+ */
+function filesStamps(
+  cells: CellSnapshot[],
+  parents: Map<CellId, CellId[]>,
+  dataDir: string,
+): (cellId: CellId) => string {
+  const byId = new Map(cells.map((c) => [c.id, c]));
+  const memo = new Map<CellId, string>();
+  const own = (c: CellSnapshot): string => {
+    const cfg = c.config as { type?: string; path?: string };
+    if (c.kind !== 'source' || cfg.type !== 'file') return '';
+    try {
+      const st = statSync(resolveDataPath(dataDir, String(cfg.path ?? ''), { mustExist: true }));
+      return `${cfg.path}@${st.size}:${st.mtimeMs}`;
+    } catch {
+      return `${cfg.path}@missing`;
+    }
+  };
+  const stamp = (id: CellId, seen: Set<CellId>): string => {
+    const hit = memo.get(id);
+    if (hit !== undefined) return hit;
+    const c = byId.get(id);
+    if (!c || seen.has(id)) return '';
+    seen.add(id);
+    const parts = [own(c), ...(parents.get(id) ?? []).map((p) => stamp(p, seen))].filter(Boolean);
+    const out = parts.length ? createHash('sha256').update(parts.join('|')).digest('hex').slice(0, 16) : '';
+    memo.set(id, out);
+    return out;
+  };
+  return (id) => stamp(id, new Set());
+}
+
 export class RunService {
   private readonly runs = new Map<string, Run>();
+  /** What each target last wrote from (input hash and files), so an unchanged target is not rewritten. */
+  private readonly targetsWritten = new Map<string, string>();
 
   constructor(private readonly deps: RunServiceDeps) {}
 
   get(runId: string): Run | undefined {
     return this.runs.get(runId);
+  }
+
+  /** Whether a cell's output is current for `hash` and `stamp`: a stored result, or a target's last write. */
+  private isCurrent(notebookId: string, cell: CellSnapshot | undefined, hash: string, stamp: string): boolean {
+    if (!cell) return false;
+    if (cell.kind === 'target') {
+      const written = this.targetsWritten.get(`${notebookId}\u0000${cell.id}`);
+      // After a restart there is no record: a target that reads no files depends on its input hash alone.
+      return written !== undefined ? written === `${hash}|${stamp}` : stamp === '';
+    }
+    const e = this.deps.results.get(notebookId, cell.id);
+    return !!e && e.inputHash === hash && (e.filesStamp ?? '') === stamp;
   }
 
   /** Input hashes of every cell, each for the dialect of the engine it runs on. */
@@ -206,6 +259,8 @@ export class RunService {
         : 'duckdb';
       const graph = this.deps.compiler.graph(cells, defaultDialect);
       const hashes = this.hashesFor(cells, meta.defaultEngine);
+      const filesStamp = filesStamps(cells, graph.parents, this.deps.dataDir);
+      const byId = new Map(cells.map((c) => [c.id, c]));
       const plan = planRun({
         cells,
         graph,
@@ -216,11 +271,23 @@ export class RunService {
         defaultEngine: meta.defaultEngine,
         knownEngine: (n) => this.deps.engines.has(n),
         lastRuns: readRuns(doc),
-        hasResult: (id, hash) => this.deps.results.get(req.notebookId, id)?.inputHash === hash,
+        hasResult: (id, hash) => this.isCurrent(req.notebookId, byId.get(id), hash, filesStamp(id)),
         // [R13] A file outside the data folder refuses the whole run before anything runs.
         checkCell: (c) => checkFilePaths(c, this.deps.dataDir),
       });
-      run = new Run(RunId.create(), req.notebookId, req.scope, req.cellId, by, doc, release, cells, hashes, plan);
+      run = new Run(
+        RunId.create(),
+        req.notebookId,
+        req.scope,
+        req.cellId,
+        by,
+        doc,
+        release,
+        cells,
+        hashes,
+        filesStamp,
+        plan,
+      );
     } catch (e) {
       release();
       throw e;
@@ -384,7 +451,7 @@ export class RunService {
         relationFor: (id) => {
           if (engine.info.type !== 'duckdb') return undefined;
           const e = this.deps.results.get(run.notebookId, id);
-          if (!e || e.inputHash !== run.hashes.get(id)) return undefined;
+          if (!e || e.inputHash !== run.hashes.get(id) || (e.filesStamp ?? '') !== run.filesStamp(id)) return undefined;
           unpins.push(this.deps.results.pin(e.path));
           this.deps.results.touch(e);
           return `read_parquet(${sqlString(e.path)})`;
@@ -420,6 +487,10 @@ export class RunService {
         }
         if (target.type === 'file') await mkdir(path.dirname(target.path), { recursive: true });
         const out = await engine.writeTarget({ sql: compiled.sql, target, signal, onProgress });
+        this.targetsWritten.set(
+          `${run.notebookId}\u0000${step.cellId}`,
+          `${step.inputHash}|${run.filesStamp(step.cellId)}`,
+        );
         this.finishStep(run, s, 'done', { rowCount: out.rowCount });
       } else {
         const resultPath = this.deps.results.allocate(run.notebookId, step.cellId, run.runId);
@@ -435,6 +506,7 @@ export class RunService {
           cellId: step.cellId,
           runId: run.runId,
           inputHash: step.inputHash,
+          filesStamp: run.filesStamp(step.cellId),
           engine: step.engine,
           columns: out.columns,
           rowCount,
