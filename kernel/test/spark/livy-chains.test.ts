@@ -151,6 +151,17 @@ describe('Livy chains', () => {
     expect(lost).toHaveLength(1);
   });
 
+  it('reports a death on its own when the periodic health check is on', async () => {
+    stack = await livyStack({}, { healthCheckMs: 25 });
+    const { engine, livy, lost } = stack;
+    await engine.runCells({ notebookId: 'nb1', steps: [A, B], signal: signal() });
+    expect(lost).toEqual([]);
+    livy.kill(0, { state: 'error' });
+    await until('the health check to report the death', () => lost.length === 1);
+    expect(lost[0]).toMatchObject({ sessionId: '0', reason: 'Livy session 0 failed (state error).' });
+    expect(lost[0].cellIds.sort()).toEqual(['c_a', 'c_b']);
+  });
+
   it('runs a PySpark cell that reads upstream cells as DataFrames and feeds a downstream SQL cell', async () => {
     stack = await livyStack();
     const P = step(

@@ -17,6 +17,24 @@ export type LivySessionState =
   | 'killed'
   | 'success';
 
+/** Why a session in an ended state is gone, in words for the staleness reason. */
+export function livyEndReason(sessionId: number | string, state: string): string {
+  switch (state) {
+    case 'dead':
+      return `Livy session ${sessionId} is dead.`;
+    case 'killed':
+      return `Livy session ${sessionId} was killed.`;
+    case 'error':
+      return `Livy session ${sessionId} failed (state error).`;
+    case 'success':
+      return `Livy session ${sessionId} ended.`;
+    case 'shutting_down':
+      return `Livy session ${sessionId} is shutting down.`;
+    default:
+      return `Livy session ${sessionId} is ${state}.`;
+  }
+}
+
 /** States after which the session never runs another statement. */
 export const LIVY_ENDED_STATES: ReadonlySet<string> = new Set(['shutting_down', 'error', 'dead', 'killed', 'success']);
 

@@ -13,7 +13,13 @@ import type {
   TargetSpec,
   WriteTargetRequest,
 } from '../engine.ts';
-import { LIVY_ENDED_STATES, LivyClient, type LivyClientOptions, LivyNotFoundError } from './livy-client.ts';
+import {
+  LIVY_ENDED_STATES,
+  LivyClient,
+  type LivyClientOptions,
+  LivyNotFoundError,
+  livyEndReason,
+} from './livy-client.ts';
 import { runLivyStatement } from './livy-statements.ts';
 import { type ReplBackend, SparkChainRunner, type StepControl } from './spark-chain.ts';
 import {
@@ -103,6 +109,10 @@ class LivyBackend implements ReplBackend {
 
   destroy(id: string): Promise<void> {
     return this.client.deleteSession(Number(id));
+  }
+
+  endReason(id: string, raw: string): string {
+    return livyEndReason(id, raw);
   }
 
   async failureDetail(id: string): Promise<string> {

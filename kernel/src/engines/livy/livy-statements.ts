@@ -11,6 +11,7 @@ import {
   LivyNotRunningError,
   type LivyOutput,
   type LivyStatement,
+  livyEndReason,
 } from './livy-client.ts';
 import { dropWrapperFrames } from './spark-code.ts';
 import { cancelled, nap, nextDelay, sleep } from './spark-sessions.ts';
@@ -33,7 +34,7 @@ const TERMINAL = new Set(['available', 'error', 'cancelled']);
 
 function lost(sessionId: number, e: unknown): never {
   if (e instanceof LivyNotRunningError && LIVY_ENDED_STATES.has(e.state)) {
-    throw new SessionLostError(`Livy session ${sessionId} is ${e.state}.`);
+    throw new SessionLostError(livyEndReason(sessionId, e.state));
   }
   if (e instanceof LivyNotFoundError && e.what === 'session') {
     throw new SessionLostError(`Livy session ${sessionId} no longer exists (expired or deleted).`);

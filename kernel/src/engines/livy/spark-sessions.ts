@@ -16,6 +16,8 @@ export interface SessionBackend {
   destroy(id: string): Promise<void>;
   /** Extra words for a boot failure (e.g. Livy's last log lines). */
   failureDetail?(id: string): Promise<string>;
+  /** Why a session found in an ended state is gone (default: `<Noun> <id> is <raw>.`). */
+  endReason?(id: string, raw: string): string;
 }
 
 export interface Holding {
@@ -257,8 +259,10 @@ export class SparkSessionPool {
         try {
           const st = await this.opts.backend.state(id);
           if (e.id !== id) return;
-          if (st.phase === 'dead') this.lose(e, id, `${capitalize(this.opts.backend.noun)} ${id} is ${st.raw}.`);
-          else if (e.active === 0 || st.phase === 'busy') this.setPhase(e, st.phase, st.raw);
+          if (st.phase === 'dead') {
+            const { backend } = this.opts;
+            this.lose(e, id, backend.endReason?.(id, st.raw) ?? `${capitalize(backend.noun)} ${id} is ${st.raw}.`);
+          } else if (e.active === 0 || st.phase === 'busy') this.setPhase(e, st.phase, st.raw);
         } catch (err) {
           if (err instanceof SessionLostError) this.lose(e, id, err.reason);
         }
