@@ -231,12 +231,17 @@ describe('DatabricksEngine against the test server', () => {
     }
   });
 
-  it('caches the OAuth token, and reports bad client credentials without the secret', async () => {
+  it('caches the OAuth token, fetches a new one after a 401, and reports bad client credentials without the secret', async () => {
     const e = engine({ type: 'oauth-m2m', clientId: 'sp-1', clientSecretEnv: 'S' }, { S: 'sp-secret-XYZ' });
     const before = server.tokensIssued;
     await e.validate('SELECT 1');
     await e.validate('SELECT 2');
     expect(server.tokensIssued - before).toBe(1);
+    // A token the server stopped accepting before its expiry: one 401, a new token, the statement goes through.
+    server.revokeIssuedTokens();
+    await expect(e.validate('SELECT 3 AS three')).resolves.toEqual([{ name: 'three', type: 'INT' }]);
+    expect(server.tokensIssued - before).toBe(2);
+    expect(server.log.some((l) => l.status === 401 && l.path === '/api/2.0/sql/statements')).toBe(true);
     const bad = engine({ type: 'oauth-m2m', clientId: 'sp-1', clientSecretEnv: 'S' }, { S: 'not-the-secret-QQQ' });
     const err = await bad.validate('SELECT 1').catch((x: unknown) => x);
     expect(err).toBeInstanceOf(PipebookError);

@@ -72,6 +72,8 @@ export interface DatabricksTestServer {
   executions: string[];
   tokensIssued: number;
   statementState(id: string): string | undefined;
+  /** Invalidates every OAuth token issued so far (as a rotated secret or revoked session would). */
+  revokeIssuedTokens(): void;
   close(): Promise<void>;
 }
 
@@ -486,6 +488,7 @@ export async function startDatabricksTestServer(opts: DatabricksTestServerOption
       return tokensIssued;
     },
     statementState: (id) => current(id)?.state,
+    revokeIssuedTokens: () => issued.clear(),
     script(s) {
       script = { ...script, ...s };
       for (const f of s.faults ?? []) faults.push({ ...f, left: f.times ?? 1 });
