@@ -9,6 +9,7 @@ export * from './compile/target.ts';
 export * from './compile/visual.ts';
 export * from './errors.ts';
 export * from './graph/dag.ts';
+export * from './graph/python.ts';
 export * from './graph/references.ts';
 export * from './graph/tokenize.ts';
 export * from './ids.ts';

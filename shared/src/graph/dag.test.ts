@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { CellId } from '../ids.ts';
 import type { CellKind, CellSnapshot } from '../notebook/schema.ts';
-import { blockingErrors, buildGraph, downstreamClosure, pythonReferences, upstreamClosure } from './dag.ts';
+import { blockingErrors, buildGraph, downstreamClosure, upstreamClosure } from './dag.ts';
+import { pythonReferences, rewritePythonReferences } from './python.ts';
+import { applyEdits } from './references.ts';
 
 const cell = (id: string, name: string, kind: CellKind, source = '', config: Record<string, unknown> = {}) =>
   ({ id: id as CellId, name, kind, source, config }) as CellSnapshot;
@@ -142,6 +144,13 @@ describe('buildGraph', () => {
     ]);
     expect(g.upstream.get('py' as CellId)).toEqual(['orders', 'customers', 'products']);
     expect(pythonReferences("a = b.c + 'd'").map((r) => r.name)).toEqual(['a', 'b', 'd']);
+  });
+
+  it('renames PySpark references to a cell, leaving attributes, comments and other strings alone', () => {
+    const src = 'df = orders.join(spark.table("orders"), "id")  # orders\nx = df.orders\nprint("orders here")';
+    expect(applyEdits(src, rewritePythonReferences(src, 'ORDERS', 'sales'))).toBe(
+      'df = sales.join(spark.table("sales"), "id")  # orders\nx = df.orders\nprint("orders here")',
+    );
   });
 
   it('handles a long chain without deep recursion', () => {

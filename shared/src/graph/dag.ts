@@ -8,8 +8,6 @@ import { type CellSnapshot, producesRelation } from '../notebook/schema.ts';
 import { findCycles } from './cycles.ts';
 import { pythonReferences } from './python.ts';
 
-export { pythonReferences };
-
 import { findReferences } from './references.ts';
 import { lineColumnAt } from './tokenize.ts';
 

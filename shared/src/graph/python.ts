@@ -96,3 +96,18 @@ export function pythonReferences(source: string): Array<{ name: string; start: n
   }
   return out;
 }
+
+/**
+ * Edits that rename the references to `from` in Python source (the identifiers and whole-string names that
+ * pythonReferences finds) to `to`; for the rename operation on PySpark cells.
+ */
+export function rewritePythonReferences(
+  source: string,
+  from: string,
+  to: string,
+): Array<{ start: number; end: number; text: string }> {
+  const lower = from.toLowerCase();
+  return pythonReferences(source)
+    .filter((r) => r.name.toLowerCase() === lower)
+    .map((r) => ({ start: r.start, end: r.end, text: to }));
+}
