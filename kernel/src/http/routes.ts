@@ -97,11 +97,21 @@ function streamEvents(req: Request, res: Response, run: Run, after: number): voi
   res.write(': pipebook run events\n\n');
   const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
   let unsubscribe = () => {};
+  let corked = false;
   const done = () => {
     clearInterval(heartbeat);
     unsubscribe();
   };
   unsubscribe = run.events.subscribe(after, (e) => {
+    // Events emitted in the same tick (a short run's whole tail) leave in one packet.
+    if (!corked) {
+      corked = true;
+      res.cork();
+      process.nextTick(() => {
+        corked = false;
+        res.uncork();
+      });
+    }
     res.write(`id: ${e.seq}\nevent: ${RUN_EVENT_SSE_NAME}\ndata: ${JSON.stringify(e)}\n\n`);
     if (e.type === 'run_finished') {
       done();
