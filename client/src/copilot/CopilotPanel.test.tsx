@@ -147,4 +147,36 @@ describe('CopilotPanel', () => {
     fireEvent.click(await screen.findByRole('button', { name: 'Explain focused cell' }));
     await waitFor(() => expect(screen.getByRole('region', { name: 'Explanation' })).toHaveTextContent('Reads orders.'));
   });
+
+  it('cancels a running request: tells the kernel and stops reading', async () => {
+    const { doc, first } = notebook();
+    const cancelled: string[] = [];
+    vi.stubGlobal('fetch', async (url: string, init?: RequestInit) => {
+      if (url.endsWith('/status')) return Response.json({ configured: true, model: 'm', endpoint: 'e' });
+      if (url.endsWith('/cancel')) {
+        cancelled.push(url);
+        return Response.json({ cancelled: true });
+      }
+      // A stream that sends its start and then waits until the request is aborted.
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(
+            new TextEncoder().encode('event: started\ndata: {"type":"started","requestId":"cop_9","version":1}\n\n'),
+          );
+          init?.signal?.addEventListener('abort', () => controller.error(new DOMException('aborted', 'AbortError')));
+        },
+      });
+      return new Response(body, { headers: { 'content-type': 'text/event-stream' } });
+    });
+    render(() => <CopilotPanel notebookId="nb" doc={doc} focusedCellId={() => first} authHeaders={() => ({})} />);
+    fireEvent.input(await screen.findByLabelText('Ask the Copilot'), { target: { value: 'slow' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Generate' }));
+    await waitFor(() =>
+      expect(screen.getByRole('status', { name: 'Copilot progress' })).toHaveAttribute('data-request-id', 'cop_9'),
+    );
+    fireEvent.click(screen.getByRole('button', { name: 'Cancel' }));
+    await screen.findByText('Cancelled.');
+    expect(cancelled).toEqual(['/api/copilot/requests/cop_9/cancel']);
+    expect(screen.getByRole('button', { name: 'Generate' })).toBeEnabled();
+  });
 });

@@ -60,7 +60,7 @@ export function CopilotPanel(props: CopilotPanelProps) {
   const [inserted, setInserted] = createSignal<string>();
   const [withChain, setWithChain] = createSignal(false);
   let controller: AbortController | undefined;
-  let requestId: string | undefined;
+  const [requestId, setRequestId] = createSignal<string>();
   let undo: Y.UndoManager | undefined;
   onCleanup(() => {
     controller?.abort();
@@ -75,7 +75,7 @@ export function CopilotPanel(props: CopilotPanelProps) {
   const onEvent = (task: Task) => (e: CopilotEvent) => {
     switch (e.type) {
       case 'started':
-        requestId = e.requestId;
+        setRequestId(e.requestId);
         break;
       case 'context':
         setNotice(
@@ -115,7 +115,7 @@ export function CopilotPanel(props: CopilotPanelProps) {
   async function start(task: Task, body: unknown) {
     controller?.abort();
     controller = new AbortController();
-    requestId = undefined;
+    setRequestId(undefined);
     setRunning(task);
     setAttempt(undefined);
     setWritten('');
@@ -154,7 +154,8 @@ export function CopilotPanel(props: CopilotPanelProps) {
     if (id) void start('explain', { cellId: id, chain: withChain() });
   };
   const cancel = () => {
-    if (requestId) void cancelCopilot(requestId, props.authHeaders());
+    const id = requestId();
+    if (id) void cancelCopilot(id, props.authHeaders());
     controller?.abort();
   };
 
@@ -252,7 +253,12 @@ export function CopilotPanel(props: CopilotPanelProps) {
           </form>
 
           <Show when={running()}>
-            <div role="status" aria-label="Copilot progress" style={{ 'margin-top': '0.4rem' }}>
+            <div
+              role="status"
+              aria-label="Copilot progress"
+              data-request-id={requestId()}
+              style={{ 'margin-top': '0.4rem' }}
+            >
               <span>
                 {running() === 'explain' ? 'Explaining' : 'Writing'}
                 {attempt() && running() !== 'explain'
