@@ -180,6 +180,30 @@ describe('warehouse connections end to end', () => {
     client.destroy();
   });
 
+  it('shows state and elapsed time while a remote statement runs, then rows as they page in', async () => {
+    snow.script({ match: 'e2e_slow', queuedMs: 200, runningMs: 1200, partitionRows: 5000 });
+    const file = demoNotebookFile('Slow on snow');
+    file.defaultEngine = 'snow';
+    file.cells = [
+      { id: 'nums', name: 'nums', kind: 'source', source: '', config: { type: 'table', table: 'numbers' } },
+      { id: 'slow', name: 'slow', kind: 'sql', source: "SELECT id, label, 'e2e_slow' AS tag\nFROM nums", config: {} },
+    ];
+    const nb = await createNotebookFrom({ ...s, kernel }, file);
+    notebooks.push(nb);
+    const { events } = await runToEnd({ ...s, kernel }, { notebookId: nb, cellId: 'slow', scope: 'cell' });
+    responses.push(JSON.stringify(events));
+    snow.script({ match: undefined, queuedMs: 0, runningMs: 0, partitionRows: 10_000 });
+    expect(finished(events).get('slow')).toMatchObject({ status: 'done', rowCount: 20_000 });
+    const progress = events.filter((e) => e.type === 'cell_progress' && e.cellId === 'slow') as Array<{
+      message?: string;
+      rows?: number;
+    }>;
+    expect(progress.some((p) => /^running · \d+\.\d s$/.test(p.message ?? ''))).toBe(true);
+    const rows = progress.map((p) => p.rows).filter((r): r is number => r !== undefined);
+    expect(rows).toContain(5000);
+    expect(Math.max(...rows)).toBe(20_000);
+  });
+
   it('no secret appears in the documents, exports, Git, kernel log or any response', async () => {
     const haystacks: Array<[string, string]> = [];
     for (const nb of notebooks) {
