@@ -12,6 +12,11 @@ export interface GitPanelProps {
 
 const short = (sha: string) => sha.slice(0, 8);
 
+// Layout kept local to the panel: stacked labels and full-width fields in the narrow side panel.
+const FORM = { display: 'grid', gap: '0.35rem', margin: '0.5rem 0', 'justify-items': 'start' } as const;
+const FIELD = { display: 'grid', gap: '0.15rem', 'justify-self': 'stretch' } as const;
+const ROW = { display: 'flex', gap: '0.35rem', 'flex-wrap': 'wrap', 'align-items': 'center' } as const;
+
 /** Snapshot, history with diffs, restore, branches, export and push for one notebook. */
 export function GitPanel(props: GitPanelProps) {
   const api = createGitApi(props.notebookId, () => props.authHeaders());
@@ -153,29 +158,32 @@ export function GitPanel(props: GitPanelProps) {
 
       <form
         aria-label="Snapshot"
+        style={FORM}
         onSubmit={(e) => {
           e.preventDefault();
           void snapshot();
         }}
       >
-        <label>
+        <label style={FIELD}>
           Snapshot message
           <textarea rows={2} value={message()} onInput={(e) => setMessage(e.currentTarget.value)} />
         </label>
-        <button type="submit" disabled={!message().trim() || !!busy()}>
-          Snapshot
-        </button>
-        <Show when={status()?.head}>
-          {(head) => (
-            <button
-              type="button"
-              disabled={!!busy()}
-              onClick={() => showDiff('Changes since the last snapshot', head(), 'live')}
-            >
-              Changes since last snapshot
-            </button>
-          )}
-        </Show>
+        <div style={ROW}>
+          <button type="submit" disabled={!message().trim() || !!busy()}>
+            Snapshot
+          </button>
+          <Show when={status()?.head}>
+            {(head) => (
+              <button
+                type="button"
+                disabled={!!busy()}
+                onClick={() => showDiff('Changes since the last snapshot', head(), 'live')}
+              >
+                Changes since last snapshot
+              </button>
+            )}
+          </Show>
+        </div>
       </form>
 
       <Show when={diff()}>
@@ -263,6 +271,7 @@ export function GitPanel(props: GitPanelProps) {
         </ul>
         <form
           aria-label="New branch"
+          style={FORM}
           onSubmit={(e) => {
             e.preventDefault();
             void act('branch', async () => {
@@ -272,7 +281,7 @@ export function GitPanel(props: GitPanelProps) {
             });
           }}
         >
-          <label>
+          <label style={FIELD}>
             New branch
             <input value={newBranch()} onInput={(e) => setNewBranch(e.currentTarget.value)} />
           </label>
@@ -280,8 +289,8 @@ export function GitPanel(props: GitPanelProps) {
             Create
           </button>
         </form>
-        <fieldset aria-label="Merge">
-          <label>
+        <fieldset aria-label="Merge" style={FORM}>
+          <label style={FIELD}>
             Merge branch
             <select value={mergeFrom()} onChange={(e) => setMergeFrom(e.currentTarget.value)}>
               <option value="">(choose)</option>
@@ -332,6 +341,7 @@ export function GitPanel(props: GitPanelProps) {
           fallback={
             <form
               aria-label="Remote"
+              style={FORM}
               onSubmit={(e) => {
                 e.preventDefault();
                 void act('remote', async () => {
@@ -340,11 +350,11 @@ export function GitPanel(props: GitPanelProps) {
                 });
               }}
             >
-              <label>
+              <label style={FIELD}>
                 Remote URL (https)
                 <input value={remoteUrl()} onInput={(e) => setRemoteUrl(e.currentTarget.value)} />
               </label>
-              <label>
+              <label style={FIELD}>
                 Token variable on the server
                 <input value={remoteTokenEnv()} onInput={(e) => setRemoteTokenEnv(e.currentTarget.value)} />
               </label>
