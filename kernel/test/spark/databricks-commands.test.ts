@@ -77,6 +77,19 @@ describe('Databricks Command Execution engine', () => {
     expect(err.traceback.join('')).toContain('File "<cell bad>", line 2');
   });
 
+  it('says so when display() cut a result short at 1000 rows', async () => {
+    stack = await databricksStack();
+    const progress: string[] = [];
+    const out = await stack.engine.runCells({
+      notebookId: 'nb1',
+      steps: [step('big', 'pyspark', 'spark.range(1500)')],
+      signal: signal(),
+      onProgress: (p) => p.message && progress.push(p.message),
+    });
+    expect(await rowsOf(out)).toHaveLength(1000);
+    expect(progress).toContain("Showing the first 1000 of 1500 rows: Databricks' display() returns at most 1000 rows.");
+  });
+
   it('cancels a running command', async () => {
     stack = await databricksStack({ commandDurationMs: (cmd) => (cmd.includes('slow') ? 20_000 : 0) });
     const { engine, server } = stack;

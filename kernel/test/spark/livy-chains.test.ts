@@ -212,6 +212,26 @@ describe('Livy chains', () => {
     expect(err3.evalue).toMatch(/must end in a DataFrame expression, not int/);
   });
 
+  it('says so when Livy cut a result short at livy.rsc.sql.num-rows, while downstream cells read the whole view', async () => {
+    stack = await livyStack({ sqlNumRows: 50 }, { sqlNumRows: 50 });
+    const progress: string[] = [];
+    const all = step('all', 'sql', 'SELECT * FROM orders');
+    const out = await stack.engine.runCells({
+      notebookId: 'nb1',
+      steps: [all],
+      signal: signal(),
+      onProgress: (p) => p.message && progress.push(p.message),
+    });
+    expect(await rowsOf(out)).toHaveLength(50);
+    expect(progress).toContain(
+      'Showing the first 50 of 300 rows: Livy returns at most livy.rsc.sql.num-rows rows per statement (raise it in livy.conf).',
+    );
+    const counted = step('counted', 'sql', 'SELECT count(*) AS n FROM `all`');
+    expect(
+      await rowsOf(await stack.engine.runCells({ notebookId: 'nb1', steps: [all, counted], signal: signal() })),
+    ).toEqual([[300]]);
+  });
+
   it('puts a Spark SQL error on the cell', async () => {
     stack = await livyStack();
     const bad = step('bad', 'sql', 'SELECT no_such_column FROM orders');

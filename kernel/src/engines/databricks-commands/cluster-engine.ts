@@ -79,6 +79,7 @@ export function parseTableResult(r: CommandResults): SparkTable {
 
 class CommandBackend implements ReplBackend {
   readonly noun = 'execution context';
+  readonly capNote = "Databricks' display() returns at most 1000 rows.";
   constructor(
     private readonly client: CommandExecutionClient,
     private readonly conn: DatabricksClusterConnection,
@@ -180,7 +181,7 @@ class CommandBackend implements ReplBackend {
     if (r?.resultType !== 'table') {
       throw new PipebookError('engine_unavailable', `Databricks answered display() with a ${r?.resultType} result.`);
     }
-    return parseTableResult(r);
+    return { ...parseTableResult(r), ...(r.truncated ? { truncated: true } : {}) };
   }
 
   fetch(id: string, view: string, ctl: StepControl): Promise<SparkTable> {

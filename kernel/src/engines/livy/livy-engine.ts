@@ -60,6 +60,8 @@ export interface LivyConnection {
   startTimeoutMs?: number;
   requestTimeoutMs?: number;
   notReadyBudgetMs?: number;
+  /** Livy's `livy.rsc.sql.num-rows` (default 1000): a result this long may have been cut short. */
+  sqlNumRows?: number;
   /** Poll session states this often to notice deaths between runs (0 = only when the UI asks). Default 30 s. */
   healthCheckMs?: number;
 }
@@ -74,6 +76,7 @@ const PHASE: Record<string, RemoteSessionState['phase']> = {
 
 class LivyBackend implements ReplBackend {
   readonly noun = 'Livy session';
+  readonly capNote = 'Livy returns at most livy.rsc.sql.num-rows rows per statement (raise it in livy.conf).';
   constructor(
     private readonly client: LivyClient,
     private readonly conn: LivyConnection,
@@ -145,8 +148,9 @@ class LivyBackend implements ReplBackend {
     else await this.run(id, pysparkCellCode(step.name, step.code, inputs), 'pyspark', ctl);
   }
 
-  fetch(id: string, view: string, ctl: StepControl): Promise<SparkTable> {
-    return this.query(id, `SELECT * FROM ${quoteSparkIdent(view)}`, { ...ctl, step: undefined });
+  async fetch(id: string, view: string, ctl: StepControl): Promise<SparkTable> {
+    const t = await this.query(id, `SELECT * FROM ${quoteSparkIdent(view)}`, { ...ctl, step: undefined });
+    return t.rows.length >= (this.conn.sqlNumRows ?? 1000) ? { ...t, truncated: true } : t;
   }
 
   async statement(id: string, sql: string, ctl: StepControl): Promise<void> {

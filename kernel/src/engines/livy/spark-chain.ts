@@ -17,6 +17,8 @@ export interface StepControl {
 }
 
 export interface ReplBackend extends SessionBackend {
+  /** Why a result can be cut short, for the notice shown when it is. */
+  readonly capNote: string;
   /** Which session a chain whose target is of this kind runs in. */
   sessionKind(kind: SparkCodeKind): string;
   /** Registers the step's result as a temp view named `step.name`. */
@@ -43,7 +45,18 @@ export class SparkChainRunner {
     const kind = this.backend.sessionKind(target.kind);
     return this.withRecovery(req.notebookId, kind, req.signal, req.onProgress, async (e, id) => {
       await this.materializeChain(e, id, req, true);
-      return this.backend.fetch(id, target.name, { signal: req.signal, step: target, onProgress: req.onProgress });
+      const ctl = { signal: req.signal, onProgress: req.onProgress };
+      const table = await this.backend.fetch(id, target.name, { ...ctl, step: target });
+      if (!table.truncated) return table;
+      // The cell's view in the session is complete (downstream cells read all of it); only this copy is cut short.
+      const n = await this.backend.query(id, `SELECT COUNT(*) AS n FROM ${quoteSparkIdent(target.name)}`, ctl);
+      const total = Number(n.rows[0]?.[0] ?? 0);
+      if (total <= table.rows.length) return { ...table, truncated: false };
+      req.onProgress?.({
+        rows: table.rows.length,
+        message: `Showing the first ${table.rows.length} of ${total} rows: ${this.backend.capNote}`,
+      });
+      return { ...table, totalRows: total };
     });
   }
 

@@ -30,6 +30,10 @@ export interface SparkChainRequest {
 export interface SparkTable {
   columns: ColumnInfo[];
   rows: unknown[][];
+  /** The remote side may have cut the rows short (Livy's row cap reached, Databricks' `truncated`). */
+  truncated?: boolean;
+  /** The view's full row count, when the rows were cut short. */
+  totalRows?: number;
 }
 
 /** A session's lifecycle as the UI shows it. */
