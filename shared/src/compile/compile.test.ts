@@ -183,14 +183,19 @@ describe('visual steps for Snowflake and Databricks', () => {
     );
   });
 
-  it('refuses local files on Snowflake unless the resolver gives a relation', () => {
+  it('refuses local files on Snowflake and Databricks unless the resolver gives a relation', () => {
     const file = [cell('f', 'f', 'source', { type: 'file', path: 'x.csv', format: 'csv' })];
     const e = errorOf(() => compileCell(file, 'f' as CellId, 'snowflake', { resolveFile: () => '/data/x.csv' }));
     expect(e).toMatchObject({ code: 'bad_request', cellId: 'f' });
     const staged = compileCell(file, 'f' as CellId, 'snowflake', { resolveFile: () => ({ relation: '@stage/x.csv' }) });
     expect(staged.sql).toBe('SELECT * FROM @stage/x.csv');
-    const dbx = compileCell(file, 'f' as CellId, 'databricks', { resolveFile: () => "/Volumes/it's/x.csv" });
-    expect(dbx.sql).toBe("SELECT * FROM read_files('/Volumes/it\\'s/x.csv', format => 'csv', header => true)");
+    const dbx = errorOf(() => compileCell(file, 'f' as CellId, 'databricks', { resolveFile: () => '/data/x.csv' }));
+    expect(dbx).toMatchObject({ code: 'bad_request', cellId: 'f' });
+    expect(dbx.message).toContain('Databricks cannot read the local file "x.csv"');
+    const volume = compileCell(file, 'f' as CellId, 'databricks', {
+      resolveFile: (p, format) => ({ relation: `read_files('/Volumes/main/raw/${p}', format => '${format}')` }),
+    });
+    expect(volume.sql).toBe("SELECT * FROM read_files('/Volumes/main/raw/x.csv', format => 'csv')");
     expect(errorOf(() => compileCell(file, 'f' as CellId, 'duckdb')).code).toBe('bad_request');
   });
 

@@ -180,23 +180,17 @@ function compileSource(cell: CellSnapshot, r: ConfigReader, ctx: GeneratedContex
   }
   const resolved = ctx.resolveFile(path, format, d);
   if (typeof resolved === 'object') return `SELECT * FROM ${resolved.relation}`;
-  const lit = stringLiteral(d, resolved);
-  switch (d) {
-    case 'duckdb': {
-      const reader = format === 'csv' ? 'read_csv_auto' : format === 'parquet' ? 'read_parquet' : 'read_json_auto';
-      return `SELECT * FROM ${reader}(${lit})`;
-    }
-    case 'databricks': {
-      const header = format === 'csv' ? ', header => true' : '';
-      return `SELECT * FROM read_files(${lit}, format => '${format}'${header})`;
-    }
-    case 'snowflake':
-      throw new PipebookError(
-        'bad_request',
-        `${cell.name}: Snowflake cannot read the local file "${path}". Load it into a table (or stage) and use a table source, or run this cell on DuckDB.`,
-        { cellId: cell.id },
-      );
+  if (d !== 'duckdb') {
+    // The kernel resolves file sources inside its own data folder: a warehouse cannot read that path.
+    const where = d === 'snowflake' ? 'Snowflake' : 'Databricks';
+    throw new PipebookError(
+      'bad_request',
+      `${cell.name}: ${where} cannot read the local file "${path}". Load it into a table and use a table source, or run this cell on DuckDB.`,
+      { cellId: cell.id },
+    );
   }
+  const reader = format === 'csv' ? 'read_csv_auto' : format === 'parquet' ? 'read_parquet' : 'read_json_auto';
+  return `SELECT * FROM ${reader}(${stringLiteral(d, resolved)})`;
 }
 
 function compileSelect(r: ConfigReader, ctx: GeneratedContext): string {
