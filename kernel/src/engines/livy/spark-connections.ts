@@ -37,6 +37,8 @@ export const livyConnectionSchema = z.strictObject({
   doAs: z.string().min(1).optional(),
   /** Extra `POST /sessions` fields: driverMemory, executorMemory, numExecutors, queue, conf, jars, pyFiles, ... */
   session: z.record(z.string(), z.unknown()).optional(),
+  /** The server's livy.rsc.sql.num-rows (default 1000), so a result cut short there is reported. */
+  sqlNumRows: z.number().int().min(1).optional(),
   startTimeoutSeconds: z.number().int().min(1).max(3600).optional(),
   /** How often idle sessions are checked so a death shows as stale before anyone runs anything (0 = never). */
   healthCheckSeconds: z.number().int().min(0).max(3600).optional(),
@@ -89,6 +91,7 @@ export function createSparkConnectionEngine(
       ...(c.proxyUser ? { proxyUser: c.proxyUser } : {}),
       ...(c.doAs ? { doAs: c.doAs } : {}),
       ...(c.session ? { session: c.session } : {}),
+      ...(c.sqlNumRows ? { sqlNumRows: c.sqlNumRows } : {}),
       startTimeoutMs: seconds(c.startTimeoutSeconds),
       healthCheckMs: seconds(c.healthCheckSeconds),
     });
