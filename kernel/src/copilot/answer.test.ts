@@ -12,6 +12,10 @@ describe('parseAnswer', () => {
     });
     expect(parseAnswer(text).cells[0].name).toBe('a');
     expect(parseAnswer(`\`\`\`json\n${text}\n\`\`\``).cells[0].name).toBe('a');
+    expect(parseAnswer(`Here are the cells:\n${text}\nHope this helps.`).cells[0].name).toBe('a');
+    expect(parseAnswer(text.replace('"sql"', '"SQL"').replace('"kind":"SQL"', '"kind":" SQL "')).cells[0].kind).toBe(
+      'sql',
+    );
   });
   it('names what is wrong', () => {
     expect(() => parseAnswer('{"cells": [')).toThrow(/not valid JSON/);

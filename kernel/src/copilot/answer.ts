@@ -43,7 +43,7 @@ export const ANSWER_JSON_SCHEMA = {
 
 const modelCell = z.object({
   name: z.string().min(1).max(63),
-  kind: z.enum(GENERATED_KINDS),
+  kind: z.preprocess((v) => (typeof v === 'string' ? v.trim().toLowerCase() : v), z.enum(GENERATED_KINDS)),
   description: z.string().max(500).default(''),
   sql: z.string().max(100_000).default(''),
   // Some endpoints return the config as an object despite the schema; accept both.
@@ -160,8 +160,17 @@ export function parseAnswer(text: string): ModelAnswer {
   try {
     json = JSON.parse(raw);
   } catch (err) {
-    const head = raw.length > 120 ? `${raw.slice(0, 120)}…` : raw;
-    throw new AnswerError('schema', `The answer is not valid JSON (${(err as Error).message}): ${head}`);
+    // Models without structured output sometimes wrap the object in prose: try the outermost braces.
+    const start = raw.indexOf('{');
+    const end = raw.lastIndexOf('}');
+    const inner = start !== -1 && end > start ? raw.slice(start, end + 1) : undefined;
+    try {
+      if (inner === undefined || inner === raw) throw err;
+      json = JSON.parse(inner);
+    } catch {
+      const head = raw.length > 120 ? `${raw.slice(0, 120)}…` : raw;
+      throw new AnswerError('schema', `The answer is not valid JSON (${(err as Error).message}): ${head}`);
+    }
   }
   const result = modelAnswer.safeParse(json);
   if (!result.success) {
