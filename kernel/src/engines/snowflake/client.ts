@@ -178,6 +178,12 @@ export class SnowflakeClient {
       const rs = res.body as ResultSet;
       if (!rs.resultSetMetaData)
         throw new PipebookError('internal', 'Snowflake answered 200 without resultSetMetaData');
+      // 391908: the result is too large and the answer incomplete; a partial result must not pass for a whole one.
+      if (rs.code === '391908')
+        throw new PipebookError(
+          'too_large',
+          `Snowflake could not return the whole result (391908): ${(rs as SnowflakeBody).message ?? ''}`.trim(),
+        );
       return rs;
     }
     throw statementError(res.status, res.body as SnowflakeBody);

@@ -352,6 +352,28 @@ describe('SnowflakeEngine against the test server', () => {
     }
   });
 
+  it('refuses an incomplete result (391908) instead of passing part of it on', async () => {
+    const e = engine('oauth', { T: 'oauth-good' });
+    const body = {
+      code: '391908',
+      message: 'The result set size exceeded the max allowed. The response is incomplete.',
+      statementHandle: 'h-391908',
+      resultSetMetaData: {
+        numRows: 1,
+        format: 'jsonv2',
+        rowType: [{ name: 'A', type: 'fixed', scale: 0 }],
+        partitionInfo: [{ rowCount: 1 }],
+      },
+      data: [['1']],
+    };
+    server.script({ faults: [{ route: 'submit', status: 200, body }] });
+    await expect(
+      e.execute({ sql: 'SELECT 1 AS a', signal: new AbortController().signal, resultPath: '' }),
+    ).rejects.toMatchObject({
+      code: 'too_large',
+    });
+  });
+
   it('gives up on a persistent 429 with rate_limited', async () => {
     const e = new SnowflakeEngine(
       {
