@@ -15,6 +15,8 @@ export interface DocBridgeOptions {
   idleMs: number;
   /** Deadline for the first sync. */
   syncTimeoutMs?: number;
+  /** Called once per replica, right after its first sync (before anyone uses it). */
+  onFirstSync?: (notebookId: string, doc: Y.Doc) => void;
 }
 
 export interface OpenNotebook {
@@ -91,6 +93,11 @@ export class DocBridge {
         if (!synced) return;
         clearTimeout(timer);
         provider.off('sync', onSync);
+        try {
+          this.opts.onFirstSync?.(notebookId, doc);
+        } catch (e) {
+          console.error('[kernel] after sync:', e);
+        }
         resolve();
       };
       provider.on('sync', onSync);

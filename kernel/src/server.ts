@@ -56,9 +56,11 @@ export async function startKernel(config: KernelConfig, overrides: KernelOverrid
   const results = new ResultStore(config.resultsDir, config.resultsMaxBytes);
 
   let serviceToken: Promise<string> | undefined;
+  let runs: RunService | undefined;
   const bridge = new DocBridge({
     collabUrl: config.collabUrl,
     idleMs: config.docIdleMs,
+    onFirstSync: (_id, doc) => runs?.sweepOrphans(doc),
     token: async () => {
       if (!config.serviceSecret) return undefined;
       serviceToken ??= signServiceToken(config.serviceSecret);
@@ -67,7 +69,7 @@ export async function startKernel(config: KernelConfig, overrides: KernelOverrid
   });
   const access = new AccessChecker({ collabUrl: config.collabUrl, auth: config.auth, cacheMs: config.accessCacheMs });
   const queue = new RunQueue(config.maxConcurrentCells);
-  const runs = new RunService({
+  runs = new RunService({
     openNotebook: (id) => bridge.open(id),
     compiler: overrides.compiler ?? sharedCompiler,
     engines,

@@ -2,7 +2,7 @@
 // statuses it writes, results are paged over HTTP. Rule numbers refer to kernel/SPEC.md.
 import fs from 'node:fs';
 import path from 'node:path';
-import { type CellId, readCell, readRuns, setSource } from '@pipebook/shared';
+import { type CellId, createOrigin, readCell, readRuns, setRun, setSource } from '@pipebook/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createNotebookFrom,
@@ -175,5 +175,22 @@ describe('replicas and restarts', () => {
     const { created } = await runToEnd(s, { notebookId: nb, scope: 'all' });
     expect(created.cells.every((c) => c.action === 'reuse')).toBe(true);
     expect((await page(s, nb, 'c_c')).body.rows).toEqual([[90]]);
+  });
+
+  it('[R6] statuses left running by a kernel that died are cancelled when a kernel next opens the notebook', async () => {
+    const nb = await createNotebookFrom(s, chain());
+    const client = await collaborator(nb);
+    // What a crashed kernel leaves behind: a cell shown running for a run nobody runs any more.
+    setRun(
+      client.doc,
+      'c_b' as CellId,
+      { status: 'running', runId: 'run_gone', engine: 'duckdb', by: { id: 'local', name: 'Local user' } },
+      createOrigin('kernel'),
+    );
+    await runToEnd(s, { notebookId: nb, cellId: 'c_d', scope: 'cell' });
+    await waitFor(() => readRuns(client.doc).c_b?.status === 'cancelled', 5000, 'the orphan to be cancelled');
+    expect(readRuns(client.doc).c_b?.error?.message).toMatch(/kernel stopped/);
+    await waitFor(() => readRuns(client.doc).c_d?.status === 'done', 5000, 'the new run to show');
+    client.destroy();
   });
 });

@@ -363,7 +363,7 @@ export class RunService {
           this.deps.queue.enqueue({
             notebookId: run.notebookId,
             runId: run.runId,
-            start: () => this.execute(run, s),
+            start: () => this.track(this.execute(run, s)),
             drop: () => this.finishStep(run, s, 'cancelled'),
           });
         }
@@ -581,7 +581,40 @@ export class RunService {
     return run;
   }
 
+  /** Cell executions in flight, so shutdown can wait for interrupted queries to let go of the warehouse. */
+  private readonly inFlight = new Set<Promise<void>>();
+  private track(p: Promise<void>): Promise<void> {
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p));
+    return p;
+  }
+
+  /**
+   * Statuses left `queued` or `running` by runs this kernel does not know (it stopped or crashed during them) would
+   * spin forever in everyone's notebook: they become `cancelled`, saying why. Called when a replica first syncs.
+   */
+  sweepOrphans(doc: Y.Doc): void {
+    const known = new Set(this.runs.keys());
+    const orphans: Array<[CellId, RunSummary]> = [];
+    for (const [id, r] of Object.entries(readRuns(doc))) {
+      if ((r.status === 'queued' || r.status === 'running') && !known.has(r.runId)) {
+        orphans.push([
+          id as CellId,
+          {
+            ...r,
+            status: 'cancelled',
+            finishedAt: Date.now(),
+            error: { code: 'cancelled', message: 'The kernel stopped while this cell was waiting or running.' },
+          },
+        ]);
+      }
+    }
+    if (orphans.length) setRuns(doc, orphans, KERNEL_ORIGIN);
+  }
+
   async close(): Promise<void> {
     for (const run of this.runs.values()) if (!run.finishedAt) this.cancel(run.runId);
+    const settled = Promise.allSettled([...this.inFlight]);
+    await Promise.race([settled, new Promise((r) => setTimeout(r, 3000).unref())]);
   }
 }
