@@ -586,6 +586,50 @@ describe('SQL cells on DuckDB', () => {
     );
   });
 
+  it('reads SUMMARIZE, PIVOT, TABLE, VALUES and parenthesised queries as upstream cells', async () => {
+    const cells = [
+      ...SOURCES,
+      cell('su', 'summary', 'sql', {}, 'SUMMARIZE orders'),
+      cell(
+        'pv',
+        'pivoted',
+        'sql',
+        {},
+        "PIVOT orders ON status IN ('paid', 'shipped') USING count(*) GROUP BY customer_id",
+      ),
+      cell('tb', 'tabled', 'sql', {}, 'TABLE customers'),
+      cell('va', 'valued', 'sql', {}, "VALUES (1, 'a'), (2, 'b')"),
+      cell('pa', 'parens', 'sql', {}, '(SELECT 1 AS one)'),
+      cell(
+        'all',
+        'all_of_them',
+        'sql',
+        {},
+        'SELECT (SELECT count(*) FROM summary) AS s, (SELECT sum(paid) FROM pivoted) AS p,\n' +
+          '  (SELECT count(*) FROM tabled) AS t, (SELECT count(*) FROM valued) AS v, (SELECT one FROM parens) AS o',
+      ),
+    ];
+    const summary = compileCell(cells, 'su' as CellId, 'duckdb');
+    expect((await db.query(summary.sql)).map((r) => r.column_name)).toEqual([
+      'order_id',
+      'customer_id',
+      'order_date',
+      'amount',
+      'status',
+    ]);
+    const compiled = compileCell(cells, 'all' as CellId, 'duckdb');
+    expect(compiled.chain).toEqual(['s_orders', 's_customers', 'su', 'pv', 'tb', 'va', 'pa', 'all']);
+    expect(await db.query(compiled.sql)).toEqual([
+      {
+        s: 5, // one row per column of orders
+        p: orders.filter((o) => o.status === 'paid').length,
+        t: customers.length,
+        v: 2,
+        o: 1,
+      },
+    ]);
+  });
+
   it('places a cell that starts with WITH as a CTE and still runs it last', async () => {
     const cells = [
       ...SOURCES,

@@ -45,6 +45,8 @@ export interface CellBody {
   cellLine?: number;
   /** Can stand as the statement's final query after the WITH list (starts with SELECT, or FROM where allowed). */
   direct: boolean;
+  /** Only valid as a subquery, not as a CTE body (DuckDB `SUMMARIZE t`, `DESCRIBE t`). */
+  wrap?: boolean;
 }
 
 function lineCount(text: string): number {
@@ -221,6 +223,7 @@ export class NotebookCompiler {
       lines: lineCount(text),
       cellLine: 1,
       direct: kw === 'SELECT' || (kw === 'FROM' && this.dialect !== 'snowflake'),
+      ...(kw === 'SUMMARIZE' || kw === 'DESCRIBE' ? { wrap: true } : {}),
     };
   }
 
@@ -337,7 +340,7 @@ export class NotebookCompiler {
         line += body.lines + 2;
         let text = memo ? this.blocks.get(id) : undefined;
         if (text === undefined) {
-          text = `${name} AS (\n${body.text}\n)`;
+          text = body.wrap ? `${name} AS (SELECT * FROM (\n${body.text}\n))` : `${name} AS (\n${body.text}\n)`;
           if (memo) this.blocks.set(id, text);
         }
         blocks.push(text);
