@@ -52,7 +52,7 @@ const materialized = (codes: string[], name: string) =>
   codes.filter((c) => c.includes(`TEMP VIEW \`${name}\``) || c.includes(`createOrReplaceTempView("${name}")`)).length;
 
 describe('Livy chains', () => {
-  it('turns upstream cells into temp views and does not recompute what the session holds', async () => {
+  it('[S4] turns upstream cells into temp views and does not recompute what the session holds', async () => {
     stack = await livyStack();
     const { engine, livy } = stack;
     await engine.runCells({ notebookId: 'nb1', steps: [A, B], signal: signal() });
@@ -71,7 +71,7 @@ describe('Livy chains', () => {
     expect(materialized(livy.statementCodes(0), 'a')).toBe(2);
   });
 
-  it('when a session dies mid-chain, reports exactly the cells it held, marks them stale and recovers', async () => {
+  it('[S8][S9] when a session dies mid-chain, reports exactly the cells it held, marks them stale and recovers', async () => {
     let slow = true; // only the first session is slow, so the recovery run is quick
     stack = await livyStack({ statementDurationMs: (code) => (slow && code.includes('-- slow') ? 10_000 : 0) });
     const { engine, livy, lost } = stack;
@@ -134,7 +134,7 @@ describe('Livy chains', () => {
     for (const id of ['c_c', 'c_p', 'c_x']) expect(runs[id].status).toBe('done');
   });
 
-  it('notices a session that died between runs, and the next run starts a new one', async () => {
+  it('[S8][S11] notices a session that died between runs, and the next run starts a new one', async () => {
     stack = await livyStack();
     const { engine, livy, lost } = stack;
     await engine.runCells({ notebookId: 'nb1', steps: [A, B], signal: signal() });
@@ -151,7 +151,7 @@ describe('Livy chains', () => {
     expect(lost).toHaveLength(1);
   });
 
-  it('reports a death on its own when the periodic health check is on', async () => {
+  it('[S8] reports a death on its own when the periodic health check is on', async () => {
     stack = await livyStack({}, { healthCheckMs: 25 });
     const { engine, livy, lost } = stack;
     await engine.runCells({ notebookId: 'nb1', steps: [A, B], signal: signal() });
@@ -162,7 +162,7 @@ describe('Livy chains', () => {
     expect(lost[0].cellIds.sort()).toEqual(['c_a', 'c_b']);
   });
 
-  it('runs a PySpark cell that reads upstream cells as DataFrames and feeds a downstream SQL cell', async () => {
+  it('[S5] runs a PySpark cell that reads upstream cells as DataFrames and feeds a downstream SQL cell', async () => {
     stack = await livyStack();
     const P = step(
       'p',
@@ -187,7 +187,7 @@ describe('Livy chains', () => {
     expect(session.statements.map((s) => s.kind)).toEqual(['sql', 'pyspark', 'sql', 'sql']);
   });
 
-  it('puts a Python error on the cell with its traceback and line', async () => {
+  it('[S6] puts a Python error on the cell with its traceback and line', async () => {
     stack = await livyStack();
     const P = step('p', 'pyspark', ['x = a.select("id")', 'y = x.limit(5)', 'undefined_frame.count()', 'y'].join('\n'));
     const err = await stack.engine.runCells({ notebookId: 'nb1', steps: [A, P], signal: signal() }).catch((e) => e);
@@ -212,7 +212,7 @@ describe('Livy chains', () => {
     expect(err3.evalue).toMatch(/must end in a DataFrame expression, not int/);
   });
 
-  it('says so when Livy cut a result short at livy.rsc.sql.num-rows, while downstream cells read the whole view', async () => {
+  it('[S10] says so when Livy cut a result short at livy.rsc.sql.num-rows, while downstream cells read the whole view', async () => {
     stack = await livyStack({ sqlNumRows: 50 }, { sqlNumRows: 50 });
     const progress: string[] = [];
     const all = step('all', 'sql', 'SELECT * FROM orders');
@@ -232,7 +232,7 @@ describe('Livy chains', () => {
     ).toEqual([[300]]);
   });
 
-  it('puts a Spark SQL error on the cell', async () => {
+  it('[S6] puts a Spark SQL error on the cell', async () => {
     stack = await livyStack();
     const bad = step('bad', 'sql', 'SELECT no_such_column FROM orders');
     const err = await stack.engine.runCells({ notebookId: 'nb1', steps: [A, bad], signal: signal() }).catch((e) => e);

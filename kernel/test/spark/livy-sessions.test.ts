@@ -13,7 +13,7 @@ afterEach(async () => {
 });
 
 describe('Livy sessions', () => {
-  it('boots a session through not_started and starting, then runs statements in it and reuses it', async () => {
+  it('[S1][S2] boots a session through not_started and starting, then runs statements in it and reuses it', async () => {
     stack = await livyStack({ bootDelaysMs: { notStarted: 60, starting: 80 } });
     const { engine, livy } = stack;
     const progress: EngineProgress[] = [];
@@ -48,7 +48,7 @@ describe('Livy sessions', () => {
     expect(view.sessions[0].cells.sort()).toEqual(['c_again', 'c_big']);
   });
 
-  it('keeps one session per notebook and kind, and boots concurrent first runs only once', async () => {
+  it('[S1] keeps one session per notebook and kind, and boots concurrent first runs only once', async () => {
     stack = await livyStack({ bootDelaysMs: { notStarted: 30, starting: 30 } });
     const { engine, livy } = stack;
     await Promise.all([
@@ -61,7 +61,7 @@ describe('Livy sessions', () => {
     expect(kinds).toEqual(['pyspark', 'sql', 'sql']);
   });
 
-  it('retries a statement while Livy answers 500 "Session is in state starting", then runs it', async () => {
+  it('[S2] retries a statement while Livy answers 500 "Session is in state starting", then runs it', async () => {
     stack = await livyStack({ bootDelaysMs: { notStarted: 40, starting: 60 } });
     const { livy } = stack;
     const client = new LivyClient({ url: livy.url });
@@ -79,7 +79,7 @@ describe('Livy sessions', () => {
     expect(posts.at(-1)?.status).toBe(201);
   });
 
-  it('reports a session that fails to boot with its last log lines', async () => {
+  it('[S1] reports a session that fails to boot with its last log lines', async () => {
     stack = await livyStack({ bootOutcome: 'dead' });
     const err = await stack.engine
       .runCells({ notebookId: 'nb1', steps: [step('a', 'sql', 'SELECT 1 AS x')], signal: signal() })
@@ -109,7 +109,7 @@ describe('Livy sessions', () => {
     expect(pages).toEqual(livy.sessions.get(0)!.log);
   });
 
-  it('streams Livy statement progress to onProgress', async () => {
+  it('[S10] streams Livy statement progress to onProgress', async () => {
     stack = await livyStack({
       statementDurationMs: (code) => (code.includes('slow') ? 400 : 0),
       progressTickMs: 20,
@@ -130,7 +130,7 @@ describe('Livy sessions', () => {
     expect(progress.some((p) => p.message?.includes('Running slow (1/1)'))).toBe(true);
   });
 
-  it('cancels a running statement, and the session stays usable', async () => {
+  it('[S7] cancels a running statement, and the session stays usable', async () => {
     stack = await livyStack({ statementDurationMs: (code) => (code.includes('slow') ? 20_000 : 0) });
     const { engine, livy } = stack;
     await engine.runCells({ notebookId: 'nb1', steps: [step('warm', 'sql', 'SELECT 1 AS x')], signal: signal() });
@@ -156,7 +156,7 @@ describe('Livy sessions', () => {
     expect(rows).toEqual([[3]]);
   });
 
-  it('cancels a statement still waiting behind another one', async () => {
+  it('[S7] cancels a statement still waiting behind another one', async () => {
     stack = await livyStack({ statementDurationMs: (code) => (code.includes('slow') ? 600 : 0) });
     const { engine, livy } = stack;
     await engine.runCells({ notebookId: 'nb1', steps: [step('warm', 'sql', 'SELECT 1 AS x')], signal: signal() });
@@ -186,7 +186,7 @@ describe('Livy sessions', () => {
 });
 
 describe('Livy security', () => {
-  it('sends X-Requested-By on every request, so Livy with CSRF protection accepts them', async () => {
+  it('[S3] sends X-Requested-By on every request, so Livy with CSRF protection accepts them', async () => {
     stack = await livyStack({ csrf: true });
     const { engine, livy } = stack;
     const rows = await rowsOf(
@@ -201,7 +201,7 @@ describe('Livy security', () => {
     expect(await res.text()).toBe('Missing Required Header for CSRF protection.');
   });
 
-  it('authenticates with HTTP Basic behind a Knox-like gateway path, and reports bad credentials', async () => {
+  it('[S3] authenticates with HTTP Basic behind a Knox-like gateway path, and reports bad credentials', async () => {
     stack = await livyStack(
       { basicAuth: { user: 'ana', password: 's3cret' }, basePath: '/gateway/sandbox/livy/v1', csrf: true },
       { auth: { type: 'basic', user: 'ana', password: 's3cret' } },
