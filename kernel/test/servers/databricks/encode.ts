@@ -11,7 +11,7 @@ import {
   DuckDBTypeId,
   type DuckDBValue,
 } from '@duckdb/node-api';
-import type { QueryColumn } from '../../contract/warehouse.ts';
+import { parseDuckDbError, type QueryColumn } from '../../contract/warehouse.ts';
 
 export interface ManifestColumn {
   name: string;
@@ -142,4 +142,31 @@ export function backticksToDoubleQuotes(sql: string): string {
     out += ch;
   }
   return out;
+}
+
+/** DuckDB's error, told the way Spark SQL tells it: `[ERROR_CLASS] message SQLSTATE: xxxxx; line L pos P`. */
+export function sparkError(message: string): { message: string; sqlState: string } {
+  const e = parseDuckDbError(message);
+  const where = e.line !== undefined ? `; line ${e.line} pos ${e.position}` : '';
+  switch (e.kind) {
+    case 'parser':
+      return {
+        message: `[PARSE_SYNTAX_ERROR] Syntax error at or near '${e.token ?? ''}'. SQLSTATE: 42601 (line ${e.line ?? 1}, pos ${e.position ?? 0})`,
+        sqlState: '42601',
+      };
+    case 'binder':
+      return {
+        message: `[UNRESOLVED_COLUMN.WITHOUT_SUGGESTION] A column, variable, or function parameter with name \`${e.token ?? ''}\` cannot be resolved. SQLSTATE: 42703${where}`,
+        sqlState: '42703',
+      };
+    case 'catalog':
+      return {
+        message: `[TABLE_OR_VIEW_NOT_FOUND] The table or view \`${e.token ?? ''}\` cannot be found. Verify the spelling and correctness of the schema and catalog. SQLSTATE: 42P01${where}`,
+        sqlState: '42P01',
+      };
+    case 'conversion':
+      return { message: `[CAST_INVALID_INPUT] ${e.text} SQLSTATE: 22018`, sqlState: '22018' };
+    case 'other':
+      return { message: `[INTERNAL_ERROR] ${e.text} SQLSTATE: XX000`, sqlState: 'XX000' };
+  }
 }

@@ -9,8 +9,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createWarehouse, parseDuckDbError, type Warehouse, type WarehouseOptions } from '../../contract/warehouse.ts';
-import { encodeValue, type ManifestColumn, manifestColumns, sparkToDuckDb } from './encode.ts';
+import { createWarehouse, type Warehouse, type WarehouseOptions } from '../../contract/warehouse.ts';
+import { encodeValue, type ManifestColumn, manifestColumns, sparkError, sparkToDuckDb } from './encode.ts';
+
+export { sparkError };
 
 export type DatabricksRoute = 'token' | 'submit' | 'poll' | 'chunk' | 'cancel' | 'external';
 
@@ -500,31 +502,4 @@ export async function startDatabricksTestServer(opts: DatabricksTestServerOption
       if (ownsWarehouse) warehouse.close();
     },
   };
-}
-
-/** DuckDB's error, told the way Spark SQL tells it: `[ERROR_CLASS] message SQLSTATE: xxxxx; line L pos P`. */
-export function sparkError(message: string): { message: string; sqlState: string } {
-  const e = parseDuckDbError(message);
-  const where = e.line !== undefined ? `; line ${e.line} pos ${e.position}` : '';
-  switch (e.kind) {
-    case 'parser':
-      return {
-        message: `[PARSE_SYNTAX_ERROR] Syntax error at or near '${e.token ?? ''}'. SQLSTATE: 42601 (line ${e.line ?? 1}, pos ${e.position ?? 0})`,
-        sqlState: '42601',
-      };
-    case 'binder':
-      return {
-        message: `[UNRESOLVED_COLUMN.WITHOUT_SUGGESTION] A column, variable, or function parameter with name \`${e.token ?? ''}\` cannot be resolved. SQLSTATE: 42703${where}`,
-        sqlState: '42703',
-      };
-    case 'catalog':
-      return {
-        message: `[TABLE_OR_VIEW_NOT_FOUND] The table or view \`${e.token ?? ''}\` cannot be found. Verify the spelling and correctness of the schema and catalog. SQLSTATE: 42P01${where}`,
-        sqlState: '42P01',
-      };
-    case 'conversion':
-      return { message: `[CAST_INVALID_INPUT] ${e.text} SQLSTATE: 22018`, sqlState: '22018' };
-    case 'other':
-      return { message: `[INTERNAL_ERROR] ${e.text} SQLSTATE: XX000`, sqlState: 'XX000' };
-  }
 }
