@@ -40,6 +40,20 @@ describe('mergeStates', () => {
     expect(theirsWins.state.cells.find((c) => c.id === 'demo_top_countries')!.source).toBe('SELECT 2');
   });
 
+  it('combines edits to different lines of one cell', () => {
+    const b = base();
+    const src = b.cells.find((c) => c.id === 'demo_top_countries')!.source;
+    const ours = edit(b, 'demo_top_countries', {
+      source: src.replace('SELECT country, revenue, order_count', 'SELECT country, revenue'),
+    });
+    const theirs = edit(b, 'demo_top_countries', { source: src.replace('LIMIT 10', 'LIMIT 3') });
+    const r = mergeStates(b, ours, theirs);
+    expect(r.conflicts).toEqual([]);
+    expect(r.state.cells.find((c) => c.id === 'demo_top_countries')!.source).toBe(
+      'SELECT country, revenue\nFROM revenue_by_country\nORDER BY revenue DESC\nLIMIT 3',
+    );
+  });
+
   it('handles delete versus change, additions on both sides and duplicate names', () => {
     const b = base();
     const ours: NotebookState = {

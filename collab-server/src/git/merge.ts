@@ -1,12 +1,13 @@
 // Cell-by-cell three-way merge of notebook states. Cells are matched by id; within a cell each field (name, kind,
 // source, config, engine) merges on its own, so one person renaming a cell while another edits its SQL is not a
-// conflict. Only a field changed differently on both sides (or a cell changed on one side and deleted on the other)
+// conflict, and two edits to different lines of the same source are combined line by line. Only a field changed differently on both sides (or a cell changed on one side and deleted on the other)
 // conflicts, and then only that cell: every other cell is merged.
 import type { CellSnapshot, NotebookState } from '@pipebook/shared';
 import { cellFile, sortKeys } from './layout.ts';
 import { unifiedDiff } from './line-diff.ts';
 import { cellFileStem } from './names.ts';
 import { cellContentKey } from './notebook-diff.ts';
+import { mergeText } from './text-merge.ts';
 
 export type ConflictReason =
   | 'both_changed'
@@ -124,6 +125,14 @@ export function mergeStates(
       if (ok === bk) {
         setField(out, tc, f);
         continue;
+      }
+      if (f === 'source') {
+        // Both edited the text: edits to different lines combine (diff3); only overlapping ones conflict.
+        const text = mergeText(bc.source, oc.source, tc.source);
+        if (!text.conflict) {
+          out.source = text.text!;
+          continue;
+        }
       }
       conflicting.push(f);
       if (pick === 'theirs') setField(out, tc, f);
