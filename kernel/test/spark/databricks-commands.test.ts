@@ -22,7 +22,7 @@ const P = step(
 const S = step('s', 'sql', "SELECT region, band, n, top FROM p WHERE band = 'high' ORDER BY region");
 
 describe('Databricks Command Execution engine', () => {
-  it('runs a PySpark cell in the notebook context and feeds a downstream SQL cell', async () => {
+  it('[S1][S4][S5] runs a PySpark cell in the notebook context and feeds a downstream SQL cell', async () => {
     stack = await databricksStack({ contextBootMs: 60 });
     const { engine, server } = stack;
     const out = await engine.runCells({ notebookId: 'nb1', steps: [A, P, S], signal: signal() });
@@ -68,7 +68,7 @@ describe('Databricks Command Execution engine', () => {
     expect(view.sessions.find((s) => s.notebookId === 'nb1')).toMatchObject({ kind: 'python', phase: 'idle' });
   });
 
-  it('puts a Python exception (Finished with resultType error) on the cell with its traceback', async () => {
+  it('[S6] puts a Python exception (Finished with resultType error) on the cell with its traceback', async () => {
     stack = await databricksStack();
     const bad = step('bad', 'pyspark', 'df = a.select("id")\ndf.nope()');
     const err = await stack.engine.runCells({ notebookId: 'nb1', steps: [A, bad], signal: signal() }).catch((e) => e);
@@ -77,7 +77,7 @@ describe('Databricks Command Execution engine', () => {
     expect(err.traceback.join('')).toContain('File "<cell bad>", line 2');
   });
 
-  it('says so when display() cut a result short at 1000 rows', async () => {
+  it('[S10] says so when display() cut a result short at 1000 rows', async () => {
     stack = await databricksStack();
     const progress: string[] = [];
     const out = await stack.engine.runCells({
@@ -90,7 +90,7 @@ describe('Databricks Command Execution engine', () => {
     expect(progress).toContain("Showing the first 1000 of 1500 rows: Databricks' display() returns at most 1000 rows.");
   });
 
-  it('cancels a running command', async () => {
+  it('[S7] cancels a running command', async () => {
     stack = await databricksStack({ commandDurationMs: (cmd) => (cmd.includes('slow') ? 20_000 : 0) });
     const { engine, server } = stack;
     const ctl = new AbortController();
@@ -108,7 +108,7 @@ describe('Databricks Command Execution engine', () => {
     expect(cmd.status).toBe('Cancelled');
   });
 
-  it('reports the cells of a lost context as stale and recovers in a new context', async () => {
+  it('[S8] reports the cells of a lost context as stale and recovers in a new context', async () => {
     stack = await databricksStack();
     const { engine, server, lost } = stack;
     await engine.runCells({ notebookId: 'nb1', steps: [A, P], signal: signal() });
@@ -122,7 +122,7 @@ describe('Databricks Command Execution engine', () => {
     expect(server.contexts.size).toBe(1);
   });
 
-  it('destroys its contexts on shutdown', async () => {
+  it('[S11] destroys its contexts on shutdown', async () => {
     stack = await databricksStack();
     await stack.engine.runCells({ notebookId: 'nb1', steps: [A], signal: signal() });
     await stack.engine.runCells({ notebookId: 'nb2', steps: [A], signal: signal() });

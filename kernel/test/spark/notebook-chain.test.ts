@@ -67,7 +67,7 @@ function chainInput(doc: Y.Doc, cellId: CellId): SparkChainInput {
 const stepsFor = (doc: Y.Doc, cellId: CellId) => sparkChainSteps(chainInput(doc, cellId));
 
 describe('a notebook on Livy', () => {
-  it('runs source -> visual filter -> PySpark -> SQL as one chain of temp views', async () => {
+  it('[S4][S5] runs source -> visual filter -> PySpark -> SQL as one chain of temp views', async () => {
     stack = await livyStack();
     const { doc, ids } = notebook();
     const steps = stepsFor(doc, ids.report);
@@ -128,7 +128,7 @@ describe('a notebook on Livy', () => {
     expect(await rowsOf(back)).toEqual(rows);
   });
 
-  it('marks the cells held by a dead session stale in the shared runs map', async () => {
+  it('[S9] marks the cells held by a dead session stale in the shared runs map', async () => {
     stack = await livyStack();
     const { engine, livy } = stack;
     const { doc, ids } = notebook();

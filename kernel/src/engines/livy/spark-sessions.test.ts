@@ -32,7 +32,7 @@ function fakeBackend(boot: RemoteSessionState['phase'][] = ['starting', 'idle'])
 }
 
 describe('SparkSessionPool', () => {
-  it('boots one session for concurrent callers and reuses it while it runs', async () => {
+  it('[S1] boots one session for concurrent callers and reuses it while it runs', async () => {
     const f = fakeBackend(['starting', 'starting', 'idle']);
     const pool = new SparkSessionPool({ engine: 'e', backend: f.backend, pollMinMs: 1, pollMaxMs: 2 });
     const [a, b] = await Promise.all([pool.ensure('nb', 'sql'), pool.ensure('nb', 'sql')]);
@@ -43,7 +43,7 @@ describe('SparkSessionPool', () => {
     expect(f.calls.create).toBe(2);
   });
 
-  it('lets a caller stop waiting without stopping the boot others wait for', async () => {
+  it('[S7] lets a caller stop waiting without stopping the boot others wait for', async () => {
     const f = fakeBackend(['starting', 'starting', 'starting', 'idle']);
     const pool = new SparkSessionPool({ engine: 'e', backend: f.backend, pollMinMs: 1, pollMaxMs: 2 });
     const ctl = new AbortController();
@@ -55,7 +55,7 @@ describe('SparkSessionPool', () => {
     expect(f.calls.create).toBe(1);
   });
 
-  it('reports a lost session once, with exactly its cells, and then boots a new one', async () => {
+  it('[S8] reports a lost session once, with exactly its cells, and then boots a new one', async () => {
     const f = fakeBackend(['idle']);
     const pool = new SparkSessionPool({ engine: 'e', backend: f.backend, pollMinMs: 1 });
     const events: SessionLostEvent[] = [];
@@ -78,7 +78,7 @@ describe('SparkSessionPool', () => {
     expect(pool.views()[0]).toMatchObject({ sessionId: '1', phase: 'idle', cells: [] });
   });
 
-  it('notices sessions that died or vanished when checked', async () => {
+  it('[S8] notices sessions that died or vanished when checked', async () => {
     const f = fakeBackend(['idle']);
     const pool = new SparkSessionPool({ engine: 'e', backend: f.backend, pollMinMs: 1 });
     const events: SessionLostEvent[] = [];
@@ -94,7 +94,7 @@ describe('SparkSessionPool', () => {
     ]);
   });
 
-  it('fails a boot that ends dead, and destroys every session on close', async () => {
+  it('[S11] fails a boot that ends dead, and destroys every session on close', async () => {
     const f = fakeBackend(['starting', 'dead']);
     const pool = new SparkSessionPool({ engine: 'e', backend: f.backend, pollMinMs: 1 });
     await expect(pool.ensure('nb', 'sql')).rejects.toMatchObject({ code: 'engine_unavailable' });

@@ -7,7 +7,7 @@ import { markSessionLossStale } from './staleness.ts';
 const by = { id: 'local', name: 'Local user' };
 
 describe('markSessionLossStale', () => {
-  it('marks only finished runs of the same engine that finished before the loss, in one transaction', () => {
+  it('[S9] marks only finished runs of the same engine that finished before the loss, in one transaction', () => {
     const doc = new Y.Doc();
     initNotebook(doc);
     const [a, b, c, d, e] = ['a', 'b', 'c', 'd', 'e'].map((name) =>
