@@ -2,7 +2,14 @@
 // source(), models/sources.yml, models/schema.yml with column types from the last runs), a plain pipeline.sql that
 // builds everything on DuckDB in dependency order, a README, and pipebook.yml (the notebook's own cell list, so an
 // import gives back the same notebook). SQL is DuckDB's dialect; visual steps are compiled by the shared compiler.
-import { assertNever, type CellId, type CellSnapshot, type NotebookState, type RunSummary } from '@pipebook/shared';
+import {
+  assertNever,
+  type CellId,
+  type CellSnapshot,
+  type NotebookState,
+  PipebookError,
+  type RunSummary,
+} from '@pipebook/shared';
 import { quoteIdent, quoteQualified } from '@pipebook/shared/compile/quote';
 import { compileTargetStatement } from '@pipebook/shared/compile/target';
 import { compileGenerated, readTarget } from '@pipebook/shared/compile/visual';
@@ -173,6 +180,7 @@ export function exportDbtProject(
     '-- Run with the DuckDB CLI: duckdb warehouse.duckdb < pipeline.sql',
     `CREATE SCHEMA IF NOT EXISTS ${quoteIdent('duckdb', schema)};`,
   ];
+  const skipped: Array<{ name: string; reason: string }> = [];
   const sourceGroups = new Map<string, { name: string; schema: string; database?: string; tables: unknown[] }>();
 
   for (const p of ordered) {
@@ -197,14 +205,27 @@ export function exportDbtProject(
       pipeline.push(`\n-- source ${cell.name}\nCREATE OR REPLACE VIEW ${duckRelation(p)} AS\nSELECT * FROM ${table};`);
       continue;
     }
-    const dbtSql = selectFor(p, byId, byName, dbtRelation);
-    files.set(p.file!, `${modelConfig(cell)}${dbtSql}\n`);
-    const duckSql = selectFor(p, byId, byName, duckRelation);
-    pipeline.push(`\n-- ${cell.kind} ${cell.name}\nCREATE OR REPLACE VIEW ${duckRelation(p)} AS\n${duckSql};`);
-    if (cell.kind === 'target') {
-      const t = readTarget(cell);
-      pipeline.push(`${compileTargetStatement('duckdb', t, `SELECT * FROM ${duckRelation(p)}`)};`);
+    let model: { dbtSql: string; config: string; duckSql: string; write?: string };
+    try {
+      model = {
+        dbtSql: selectFor(p, byId, byName, dbtRelation),
+        config: modelConfig(cell),
+        duckSql: selectFor(p, byId, byName, duckRelation),
+        ...(cell.kind === 'target'
+          ? { write: compileTargetStatement('duckdb', readTarget(cell), `SELECT * FROM ${duckRelation(p)}`) }
+          : {}),
+      };
+    } catch (e) {
+      // A cell that does not compile (e.g. a visual step with no input yet) is left out, and said so, rather than
+      // failing the whole export.
+      const reason = e instanceof PipebookError ? e.message : 'it could not be compiled';
+      skipped.push({ name: cell.name, reason });
+      pipeline.push(`\n-- ${cell.kind} ${cell.name}: not exported (${reason.replace(/\s+/g, ' ')})`);
+      continue;
     }
+    files.set(p.file!, `${model.config}${model.dbtSql}\n`);
+    pipeline.push(`\n-- ${cell.kind} ${cell.name}\nCREATE OR REPLACE VIEW ${duckRelation(p)} AS\n${model.duckSql};`);
+    if (model.write) pipeline.push(`${model.write};`);
     const run = runs[cell.id];
     const columns = run?.status === 'done' && run.columns ? run.columns : [];
     modelsMeta.push({
@@ -248,11 +269,17 @@ export function exportDbtProject(
       })),
     }),
   );
-  files.set('README.md', readme(state, project, schema, placements));
+  files.set('README.md', readme(state, project, schema, placements, skipped));
   return files;
 }
 
-function readme(state: NotebookState, project: string, schema: string, placements: CellPlacement[]): string {
+function readme(
+  state: NotebookState,
+  project: string,
+  schema: string,
+  placements: CellPlacement[],
+  skipped: Array<{ name: string; reason: string }>,
+): string {
   const notes = placements.filter((p) => p.role === 'note').map((p) => p.cell.source.trim());
   const python = placements.filter((p) => p.role === 'python');
   return `${[
@@ -277,6 +304,15 @@ function readme(state: NotebookState, project: string, schema: string, placement
       : []),
     '',
     `\`${DBT_MANIFEST}\` lists the notebook's cells (ids, kinds, configs) so the project can be imported back into Pipebook.`,
+    ...(skipped.length
+      ? [
+          '',
+          '## Cells not exported',
+          '',
+          ...skipped.map((x) => `- \`${x.name}\`: ${x.reason.replace(/\s+/g, ' ')}`),
+          '',
+        ]
+      : []),
     ...(notes.length ? ['', '## Notes from the notebook', '', ...notes.flatMap((n) => [n, ''])] : []),
   ].join('\n')}\n`;
 }

@@ -276,6 +276,23 @@ describe('export to a dbt-style project', () => {
     con.closeSync();
   });
 
+  it('leaves out a cell that does not compile, says so, and exports the rest', () => {
+    const state = richNotebook();
+    state.cells.push({
+      id: 'c_broken' as CellId,
+      name: 'half_done',
+      kind: 'filter',
+      source: '',
+      config: { combinator: 'and', conditions: [] },
+    });
+    const files = exportDbtProject(state);
+    expect(files.has('models/half_done.sql')).toBe(false);
+    expect(files.get('README.md')).toMatch(/## Cells not exported\n\n- `half_done`: /);
+    expect(files.get('pipeline.sql')).toContain('-- filter half_done: not exported');
+    expect(files.has('models/top_countries.sql')).toBe(true);
+    expect(importDbtProject(files)).toEqual(state);
+  });
+
   it('refuses manifest entries pointing outside the project folders', () => {
     const files = exportDbtProject(richNotebook());
     const manifest = files.get('pipebook.yml')!.replace('file: models/orders_clean.sql', 'file: ../../../etc/passwd');
