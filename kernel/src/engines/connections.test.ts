@@ -137,6 +137,8 @@ describe('connections config', () => {
       errorOf(() => parseConnectionsConfig({ engines: [{ name: 'Bad Name', type: 'snowflake' }] })).message,
     ).toContain('engines[0].name');
     expect(errorOf(() => parseConnectionsConfig({ engins: [] })).message).toContain('engins');
+    // Sections owned by other features share the file.
+    expect(parseConnectionsConfig({ copilot: { model: 'm' }, engines: [] }).engines).toEqual([]);
   });
 
   it('refuses secrets written inline and points to the *Env field', () => {

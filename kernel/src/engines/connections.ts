@@ -105,6 +105,9 @@ const CONNECTION_SCHEMAS = {
   'databricks-cluster': databricksClusterConnectionSchema,
 } as const;
 
+/** Top-level sections of the config file; features besides the engines own theirs (e.g. `copilot`). */
+const ROOT_SECTIONS = ['engines', 'copilot'];
+
 const NAME_PATTERN = /^[a-z][a-z0-9_-]{0,62}$/;
 
 /** Keys that would hold a secret inline; the config must name an environment variable instead. */
@@ -130,7 +133,8 @@ export function parseConnectionsConfig(input: unknown, file = 'pipebook.config')
     throw configError(file, '', 'must be an object with `engines`');
   const root = input as Record<string, unknown>;
   for (const key of Object.keys(root)) {
-    if (key !== 'engines') throw configError(file, key, 'unknown key (expected `engines`)');
+    if (!ROOT_SECTIONS.includes(key))
+      throw configError(file, key, `unknown section (expected ${ROOT_SECTIONS.map((k) => `\`${k}\``).join(' or ')})`);
   }
   const list = root.engines ?? [];
   if (!Array.isArray(list)) throw configError(file, 'engines', 'must be a list');
