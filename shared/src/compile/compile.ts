@@ -85,6 +85,7 @@ export class NotebookCompiler {
   private readonly bodies = new Map<CellId, CellBody | PipebookError>();
   private readonly names = new Map<CellId, string>();
   private readonly blocks = new Map<CellId, string>();
+  private readonly ownName = new Map<CellId, boolean>();
 
   constructor(
     cells: readonly CellSnapshot[],
@@ -116,10 +117,16 @@ export class NotebookCompiler {
 
   /** Whether a SQL cell reads a table named like the cell itself. */
   private readsOwnName(id: CellId): boolean {
-    const cell = this.graph.byId.get(id)!;
-    if (cell.kind !== 'sql') return false;
-    const own = cell.name.toLowerCase();
-    return analyzeSql(cell.source, this.dialect).references.some((r) => r.name.toLowerCase() === own);
+    let yes = this.ownName.get(id);
+    if (yes === undefined) {
+      const cell = this.graph.byId.get(id)!;
+      const own = cell.name.toLowerCase();
+      yes =
+        cell.kind === 'sql' &&
+        analyzeSql(cell.source, this.dialect).references.some((r) => r.name.toLowerCase() === own);
+      this.ownName.set(id, yes);
+    }
+    return yes;
   }
 
   /** A cell's own SQL; throws the cell's compile error. */

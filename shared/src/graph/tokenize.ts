@@ -55,6 +55,13 @@ const MULTI_OPS = [
   '<@',
 ];
 
+const OPS3 = new Set(MULTI_OPS.filter((o) => o.length === 3));
+const OPS2 = new Set(MULTI_OPS.filter((o) => o.length === 2));
+
+function isSpace(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || c === 0xfeff || c === 0x2028 || c === 0x2029;
+}
+
 const IDENT_START = /[\p{L}_]/u;
 const IDENT_PART = /[\p{L}\p{N}_$]/u;
 function isIdentStart(ch: string): boolean {
@@ -132,7 +139,7 @@ export function tokenize(sql: string, dialect: Dialect = 'duckdb', opts: Options
     const start = i;
     // whitespace
     if (ch === ' ' || ch === '\t' || ch === '\n' || ch === '\r' || ch === '\f' || ch === '\v' || ch === '\u00a0') {
-      while (i < n && /\s/.test(sql[i])) i++;
+      while (i < n && isSpace(sql.charCodeAt(i))) i++;
       push('space', start, i, '');
       continue;
     }
@@ -265,8 +272,8 @@ export function tokenize(sql: string, dialect: Dialect = 'duckdb', opts: Options
       continue;
     }
     const three = sql.slice(i, i + 3);
-    const two = sql.slice(i, i + 2);
-    const op = MULTI_OPS.find((o) => o === three || o === two);
+    const two = three.slice(0, 2);
+    const op = OPS3.has(three) ? three : OPS2.has(two) ? two : undefined;
     // `//` is a comment in Snowflake (handled above) and integer division in DuckDB
     if (op) {
       i += op.length;
