@@ -3,6 +3,7 @@
 // The kernel path is the whole product path: POST /api/runs, plan from the live notebook replica, queue, execute
 // into Parquet, statuses written to the shared document, and the SSE stream read until `run_finished` (in the POST's
 // own response; the two-request form, POST then GET events, is measured too).
+import os from 'node:os';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { machine, median, notebook, percentile, startBenchStack, writeResults } from '../kernel/bench/harness.ts';
 
@@ -54,7 +55,7 @@ try {
   }
   const directHeavy: number[] = [];
   const kernelHeavy: number[] = [];
-  for (let i = 0; i < 6; i++) {
+  for (let i = 0; i < 10; i++) {
     const t0 = performance.now();
     await conn.runAndReadAll(heavy);
     directHeavy.push(performance.now() - t0);
@@ -64,6 +65,7 @@ try {
   }
   const out = {
     machine: machine(),
+    loadAverage: os.loadavg(),
     trivial: {
       runs: kernelTrivial.length,
       directMedianMs: median(directTrivial),
@@ -80,6 +82,10 @@ try {
       directMedianMs: median(directHeavy),
       kernelMedianMs: median(kernelHeavy),
       ratio: median(kernelHeavy) / median(directHeavy),
+      // The machine is shared: the best of each side is the figure least disturbed by other load.
+      directMinMs: Math.min(...directHeavy),
+      kernelMinMs: Math.min(...kernelHeavy),
+      ratioOfMins: Math.min(...kernelHeavy) / Math.min(...directHeavy),
       target: 1.05,
     },
   };
@@ -103,7 +109,19 @@ try {
       'overhead ms': (out.heavy.kernelMedianMs - out.heavy.directMedianMs).toFixed(1),
       target: `ratio ${out.heavy.ratio.toFixed(3)} (<= 1.05)`,
     },
+    '~1 s query, best of each': {
+      'direct ms': out.heavy.directMinMs.toFixed(0),
+      'kernel ms': out.heavy.kernelMinMs.toFixed(0),
+      'overhead ms': (out.heavy.kernelMinMs - out.heavy.directMinMs).toFixed(1),
+      target: `ratio ${out.heavy.ratioOfMins.toFixed(3)} (<= 1.05)`,
+    },
   });
+  console.log(
+    `load average during the run: ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
   writeResults('kernel-overhead.json', out);
 } finally {
   conn.closeSync();
