@@ -1,5 +1,6 @@
 // A 20-cell chain where one middle cell changes: how many cells the kernel recomputes, and the time of that run
 // against running all 20 (forced), in the same run. Unchanged inputs are read from their stored Parquet results.
+import os from 'node:os';
 import { type CellId, setSource } from '@pipebook/shared';
 import { newClient } from '../collab-server/test/helpers.ts';
 import { machine, median, notebook, startBenchStack, writeResults } from '../kernel/bench/harness.ts';
@@ -43,6 +44,7 @@ try {
   client.destroy();
   const out = {
     machine: machine(),
+    loadAverage: os.loadavg(),
     cells: N,
     changedCell: CHANGED,
     coldRunAllMs: cold.ms,
@@ -60,6 +62,12 @@ try {
     'run all 20 (forced)': { 'cells recomputed': String(N), 'median ms': out.forcedRunAllMedianMs.toFixed(0) },
   });
   console.log(`time after an edit / time of running everything: ${out.ratio.toFixed(2)}`);
+  console.log(
+    `load average during the run: ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
   writeResults('kernel-chain.json', out);
 } finally {
   await stack.cleanup();

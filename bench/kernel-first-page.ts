@@ -1,7 +1,9 @@
 // A 10-million-row result: time to the first page through the kernel (target under 300 ms) and the kernel's peak
 // memory, against reading the same result with @duckdb/node-api directly in this process (all rows into the heap,
 // which is what the kernel avoids), in the same run.
+
 import fs from 'node:fs';
+import os from 'node:os';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { machine, median, notebook, startBenchStack, writeResults } from '../kernel/bench/harness.ts';
 
@@ -65,6 +67,7 @@ try {
 
   const out = {
     machine: machine(),
+    loadAverage: os.loadavg(),
     rows: ROWS,
     kernel: {
       runMs: run.ms,
@@ -103,6 +106,12 @@ try {
   });
   console.log(
     `peak RSS kernel / direct: ${(kernelPeak / directPeak).toFixed(2)}; Arrow page of 10,000 rows: ${arrowMs.toFixed(0)} ms, ${(arrowBytes / 1024).toFixed(0)} KB`,
+  );
+  console.log(
+    `load average during the run: ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
   );
   writeResults('kernel-first-page.json', out);
 } finally {
