@@ -151,6 +151,20 @@ describe('Livy chains', () => {
     expect(lost).toHaveLength(1);
   });
 
+  it('[S8] replaces a session that expired while idle (Livy ttl), reporting its cells', async () => {
+    stack = await livyStack({}, { session: { ttl: '150ms' } });
+    const { engine, livy, lost } = stack;
+    await engine.runCells({ notebookId: 'nb1', steps: [A, B], signal: signal() });
+    expect(livy.sessions.get(0)!.ttl).toBe('150ms');
+    await until('Livy to expire the idle session', () => !livy.sessions.has(0));
+    const rows = await rowsOf(await engine.runCells({ notebookId: 'nb1', steps: [A, B, C], signal: signal() }));
+    expect(rows.length).toBe(3);
+    expect(lost).toHaveLength(1);
+    expect(lost[0]).toMatchObject({ sessionId: '0', reason: 'Livy session 0 no longer exists (expired or deleted).' });
+    expect(lost[0].cellIds.sort()).toEqual(['c_a', 'c_b']);
+    expect(materialized(livy.statementCodes(1), 'a')).toBe(1);
+  });
+
   it('[S8] reports a death on its own when the periodic health check is on', async () => {
     stack = await livyStack({}, { healthCheckMs: 25 });
     const { engine, livy, lost } = stack;

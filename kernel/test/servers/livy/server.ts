@@ -68,6 +68,10 @@ export interface TestSession {
   running?: TestStatement;
   standin?: Promise<SparkStandin>;
   timers: Set<NodeJS.Timeout>;
+  /** Livy 0.8 `ttl`: an idle session older than this is stopped and forgotten (404 afterwards). */
+  ttl: string | null;
+  ttlMs?: number;
+  expiry?: NodeJS.Timeout;
 }
 
 export interface RecordedRequest {
@@ -112,12 +116,34 @@ export async function startLivyServer(
     s.timers.add(t);
   };
 
+  /** Livy time strings: `500ms`, `30s`, `5m`, `1h`. */
+  const parseTtl = (v: unknown): number | undefined => {
+    const m = typeof v === 'string' ? /^(\d+)\s*(ms|s|m|h)$/.exec(v.trim()) : null;
+    if (!m) return undefined;
+    return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+  };
+
+  /** Restarts the idle clock: any statement keeps a session alive; an idle one expires after its ttl. */
+  const touch = (s: TestSession) => {
+    if (s.expiry) clearTimeout(s.expiry);
+    s.expiry = undefined;
+    if (s.ttlMs === undefined || s.state !== 'idle' || closed) return;
+    s.expiry = setTimeout(() => {
+      if (!sessions.has(s.id) || s.state !== 'idle') return;
+      s.log.push(`INFO InteractiveSession: Session ${s.id} expired (idle for ${s.ttl})`);
+      endSession(s, 'dead');
+      sessions.delete(s.id);
+    }, s.ttlMs);
+  };
+
   const setState = (s: TestSession, state: LivySessionState) => {
     s.state = state;
     s.log.push(`${new Date().toISOString()} INFO InteractiveSession: Session ${s.id} state changed to ${state}`);
   };
 
   const endSession = (s: TestSession, state: LivySessionState) => {
+    if (s.expiry) clearTimeout(s.expiry);
+    s.expiry = undefined;
     for (const t of s.timers) clearTimeout(t);
     s.timers.clear();
     setState(s, state);
@@ -142,7 +168,7 @@ export async function startLivyServer(
     state: s.state,
     appInfo: { driverLogUrl: null, sparkUiUrl: null },
     log: s.log.slice(-10),
-    ttl: null,
+    ttl: s.ttl,
     idleTimeout: null,
     driverMemory: null,
     driverCores: 0,
@@ -217,8 +243,10 @@ export async function startLivyServer(
     const st = s.statements.find((x) => x.state === 'waiting');
     if (!st) {
       if (s.state === 'busy') s.state = 'idle';
+      touch(s);
       return;
     }
+    if (s.expiry) clearTimeout(s.expiry);
     s.running = st;
     s.state = 'busy';
     st.state = 'running';
@@ -343,6 +371,8 @@ export async function startLivyServer(
           conf: (body.conf as Record<string, string>) ?? {},
           executionCount: 0,
           timers: new Set(),
+          ttl: typeof body.ttl === 'string' ? body.ttl : null,
+          ttlMs: parseTtl(body.ttl),
         };
         sessions.set(s.id, s);
         const delays = options.bootDelaysMs ?? {};
