@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { CellId } from '../ids.ts';
-import { fileToState } from '../notebook/file-format.ts';
+import { docFromFile, fileToState } from '../notebook/file-format.ts';
+import { renameCell } from '../notebook/operations.ts';
+import { readCells } from '../notebook/read.ts';
 import type { CellSnapshot } from '../notebook/schema.ts';
 import { demoNotebookFile } from '../notebook/templates.ts';
 import { canonicalJson, fnv1a64, inputHashes } from './hash.ts';
@@ -57,6 +59,24 @@ describe('inputHashes', () => {
     const after = inputHashes(retargeted, 'duckdb');
     expect(after.get('demo_orders_clean' as CellId)).toBe(before.get('demo_orders_clean' as CellId));
     expect(after.get('demo_orders_customers' as CellId)).not.toBe(before.get('demo_orders_customers' as CellId));
+  });
+
+  it('is not changed by renaming a cell with the rename operation (qualifiers included)', () => {
+    const file = demoNotebookFile();
+    file.cells.push({
+      id: 'q',
+      name: 'q',
+      kind: 'sql',
+      source: 'SELECT orders_clean.amount FROM orders_clean WHERE orders_clean.amount > 1',
+      config: {},
+    });
+    const doc = docFromFile(file);
+    const before = inputHashes(readCells(doc), 'duckdb');
+    renameCell(doc, 'demo_orders_clean' as CellId, 'clean');
+    expect(readCells(doc).find((c) => c.id === 'q')?.source).toBe(
+      'SELECT clean.amount FROM clean WHERE clean.amount > 1',
+    );
+    expect(inputHashes(readCells(doc), 'duckdb')).toEqual(before);
   });
 
   it('is not changed by renaming a cell together with the references to it, or by unrelated cells', () => {

@@ -4,7 +4,7 @@
 // either (references are hashed by cell id). Synchronous and identical in Node and browsers.
 import { PipebookError } from '../errors.ts';
 import { buildGraph, type NotebookGraph } from '../graph/dag.ts';
-import { findReferences } from '../graph/references.ts';
+import { analyzeSql } from '../graph/references.ts';
 import type { CellId } from '../ids.ts';
 import type { CellSnapshot } from '../notebook/schema.ts';
 import type { Dialect } from './dialect.ts';
@@ -57,11 +57,22 @@ export function canonicalJson(value: unknown): string {
 function ownForm(cell: CellSnapshot, graph: NotebookGraph, dialect: Dialect): string {
   switch (cell.kind) {
     case 'sql': {
+      // References, and the column qualifiers a rename rewrites with them, stand for the cell id.
+      const a = analyzeSql(cell.source, dialect);
+      const idOf = (name: string) => {
+        const ids = graph.byName.get(name.toLowerCase());
+        return ids?.length === 1 ? ids[0] : undefined;
+      };
+      const edits = a.references.filter((r) => idOf(r.name) !== undefined).map((r) => ({ ...r, id: idOf(r.name)! }));
+      const read = new Set(edits.map((e) => e.id));
+      for (const k of a.qualifiers) {
+        const t = a.tokens[k];
+        const id = idOf(t.value);
+        if (id !== undefined && read.has(id)) edits.push({ name: t.value, start: t.start, end: t.end, id });
+      }
       let text = cell.source;
-      const refs = findReferences(text, dialect).filter((r) => graph.byName.get(r.name.toLowerCase())?.length === 1);
-      for (const r of [...refs].reverse()) {
-        const id = graph.byName.get(r.name.toLowerCase())![0];
-        text = `${text.slice(0, r.start)}\u0001${id}\u0001${text.slice(r.end)}`;
+      for (const e of edits.sort((x, y) => y.start - x.start)) {
+        text = `${text.slice(0, e.start)}\u0001${e.id}\u0001${text.slice(e.end)}`;
       }
       return text;
     }
