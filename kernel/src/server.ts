@@ -10,6 +10,7 @@ import type { KernelConfig } from './config.ts';
 import { ensureDemoData } from './demo-data.ts';
 import { DocBridge } from './doc-bridge.ts';
 import { DuckDBEngine, DuckDBWarehouse } from './engines/duckdb.ts';
+import { wireSessionLossStaleness } from './engines/livy/kernel-hooks.ts';
 import { EngineRegistry, registeredEngineFactories } from './engines/registry.ts';
 import { type KernelFeatureContext, mountKernelFeatures } from './http/features.ts';
 import { kernelRouter, sendError } from './http/routes.ts';
@@ -54,6 +55,7 @@ export async function startKernel(config: KernelConfig, overrides: KernelOverrid
     log(`an engine could not be configured: ${e instanceof Error ? e.message : String(e)}`),
   );
   const results = new ResultStore(config.resultsDir, config.resultsMaxBytes);
+  const unwires: Array<() => void> = [];
 
   let serviceToken: Promise<string> | undefined;
   let runs: RunService | undefined;
@@ -78,6 +80,17 @@ export async function startKernel(config: KernelConfig, overrides: KernelOverrid
     queue,
     dataDir: config.dataDir,
   });
+
+  // Spark engines report lost sessions; the cells whose results lived there are marked stale in their notebooks.
+  for (const info of engines.list()) {
+    unwires.push(
+      wireSessionLossStaleness(
+        engines.get(info.name),
+        (id) => bridge.open(id),
+        (e) => log(`could not mark cells stale after a lost session: ${e instanceof Error ? e.message : String(e)}`),
+      ),
+    );
+  }
 
   const app = express();
   app.disable('x-powered-by');
@@ -124,6 +137,7 @@ export async function startKernel(config: KernelConfig, overrides: KernelOverrid
     bridge,
     close() {
       closing ??= (async () => {
+        for (const u of unwires) u();
         await runs.close();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -17,6 +17,7 @@ import {
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { AccessChecker } from '../auth/access.ts';
 import type { DuckDBWarehouse } from '../engines/duckdb.ts';
+import { engineSessions } from '../engines/livy/kernel-hooks.ts';
 import type { EngineRegistry } from '../engines/registry.ts';
 import { jsonRows, pageToArrow, readPage } from '../results/pager.ts';
 import type { ResultStore } from '../results/store.ts';
@@ -227,6 +228,11 @@ export function kernelRouter(deps: RouteDeps): Router {
     const tables = await engine.catalog(AbortSignal.timeout(30_000));
     const body: CatalogResponse = { engine: engine.info.name, tables };
     res.json(body);
+  });
+
+  router.get('/engines/:name/sessions', async (req, res) => {
+    await deps.access.authenticate(req);
+    res.json(await engineSessions(deps.engines.get(String(req.params.name))));
   });
 
   return router;

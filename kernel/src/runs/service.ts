@@ -28,7 +28,9 @@ import { KERNEL_PROTOCOL_VERSION } from '@pipebook/shared/protocol/kernel';
 import type * as Y from 'yjs';
 import { resolveDataPath } from '../data/paths.ts';
 import { type DuckDBWarehouse, sqlString } from '../engines/duckdb.ts';
-import type { EngineProgress, TargetSpec } from '../engines/engine.ts';
+import type { EngineProgress, ExecuteOutcome, TargetSpec } from '../engines/engine.ts';
+import { runSparkCell } from '../engines/livy/kernel-hooks.ts';
+import { isSparkCellEngine } from '../engines/livy/spark-types.ts';
 import type { EngineRegistry } from '../engines/registry.ts';
 import type { ResultStore } from '../results/store.ts';
 import { writeStreamToParquet } from '../results/writer.ts';
@@ -445,18 +447,6 @@ export class RunService {
     try {
       const engine = this.deps.engines.get(step.engine);
       const cell = run.cells.find((c) => c.id === step.cellId)!;
-      compiled = this.deps.compiler.compile(run.cells, step.cellId, engine.info.dialect, {
-        resolveFile: (p) => resolveDataPath(this.deps.dataDir, p, { mustExist: true }),
-        // [R7] An upstream cell whose materialised result matches its current input hash is read, not recomputed.
-        relationFor: (id) => {
-          if (engine.info.type !== 'duckdb') return undefined;
-          const e = this.deps.results.get(run.notebookId, id);
-          if (!e || e.inputHash !== run.hashes.get(id) || (e.filesStamp ?? '') !== run.filesStamp(id)) return undefined;
-          unpins.push(this.deps.results.pin(e.path));
-          this.deps.results.touch(e);
-          return `read_parquet(${sqlString(e.path)})`;
-        },
-      });
       let progressWrittenAt = 0;
       const onProgress = (p: EngineProgress) => {
         const message = p.message ?? p.state;
@@ -478,41 +468,62 @@ export class RunService {
         setRun(run.doc, step.cellId, this.summary(run, s, 'running', { progress }), KERNEL_ORIGIN);
       };
       const signal = run.abort.signal;
-      if (step.kind === 'target') {
-        const target = targetSpec(cell, this.deps.dataDir);
-        if (!engine.writeTarget) {
-          throw new PipebookError('bad_request', `Engine "${step.engine}" cannot write targets.`, {
-            cellId: step.cellId,
-          });
-        }
-        if (target.type === 'file') await mkdir(path.dirname(target.path), { recursive: true });
-        const out = await engine.writeTarget({ sql: compiled.sql, target, signal, onProgress });
+      const target = step.kind === 'target' ? targetSpec(cell, this.deps.dataDir) : undefined;
+      if (target?.type === 'file') await mkdir(path.dirname(target.path), { recursive: true });
+      const resolveFile = (p: string) => resolveDataPath(this.deps.dataDir, p, { mustExist: true });
+      const targetWritten = (rowCount: number) => {
         this.targetsWritten.set(
           `${run.notebookId}\u0000${step.cellId}`,
           `${step.inputHash}|${run.filesStamp(step.cellId)}`,
         );
-        this.finishStep(run, s, 'done', { rowCount: out.rowCount });
-      } else {
-        const resultPath = this.deps.results.allocate(run.notebookId, step.cellId, run.runId);
-        const out = await engine.execute({ sql: compiled.sql, signal, onProgress, resultPath, tag: run.runId });
-        const rowCount =
-          out.type === 'materialized'
-            ? out.rowCount
-            : await writeStreamToParquet(this.deps.warehouse, out.columns, out.batches, resultPath, signal, (rows) =>
-                onProgress({ rows }),
-              );
-        this.deps.results.commit({
-          notebookId: run.notebookId,
+        this.finishStep(run, s, 'done', { rowCount });
+      };
+      if (isSparkCellEngine(engine)) {
+        // Spark engines run the chain step by step in the notebook's session (temp views, PySpark cells).
+        const dialect = engine.info.dialect;
+        const graph = this.deps.compiler.graph(run.cells, dialect);
+        const out = await runSparkCell(engine, {
+          cells: run.cells,
+          parents: graph.parents,
+          order: graph.order,
           cellId: step.cellId,
-          runId: run.runId,
-          inputHash: step.inputHash,
-          filesStamp: run.filesStamp(step.cellId),
-          engine: step.engine,
-          columns: out.columns,
-          rowCount,
-          path: resultPath,
+          hashes: run.hashes,
+          compileOwn: (id, relationFor) =>
+            this.deps.compiler.compile(run.cells, id, dialect, { resolveFile, relationFor }).sql,
+          notebookId: run.notebookId,
+          signal,
+          onProgress,
+          ...(target ? { target } : {}),
         });
-        this.finishStep(run, s, 'done', { rowCount, columns: out.columns });
+        if (out.type === 'target') targetWritten(out.rowCount);
+        else await this.storeResult(run, s, out.outcome);
+      } else {
+        compiled = this.deps.compiler.compile(run.cells, step.cellId, engine.info.dialect, {
+          resolveFile,
+          // [R7] An upstream cell whose materialised result matches its current input hash is read, not recomputed.
+          relationFor: (id) => {
+            if (engine.info.type !== 'duckdb') return undefined;
+            const e = this.deps.results.get(run.notebookId, id);
+            if (!e || e.inputHash !== run.hashes.get(id) || (e.filesStamp ?? '') !== run.filesStamp(id))
+              return undefined;
+            unpins.push(this.deps.results.pin(e.path));
+            this.deps.results.touch(e);
+            return `read_parquet(${sqlString(e.path)})`;
+          },
+        });
+        if (target) {
+          if (!engine.writeTarget) {
+            throw new PipebookError('bad_request', `Engine "${step.engine}" cannot write targets.`, {
+              cellId: step.cellId,
+            });
+          }
+          const out = await engine.writeTarget({ sql: compiled.sql, target, signal, onProgress });
+          targetWritten(out.rowCount);
+        } else {
+          const resultPath = this.deps.results.allocate(run.notebookId, step.cellId, run.runId);
+          const out = await engine.execute({ sql: compiled.sql, signal, onProgress, resultPath, tag: run.runId });
+          await this.storeResult(run, s, out, resultPath);
+        }
       }
     } catch (e) {
       this.fail(run, s, toPipebookError(e), compiled);
@@ -520,6 +531,34 @@ export class RunService {
       for (const u of unpins) u();
     }
     this.schedule(run);
+  }
+
+  /** Stores a cell's result (streamed batches are written to Parquet first) and marks the cell done. */
+  private async storeResult(run: Run, s: StepRuntime, out: ExecuteOutcome, allocated?: string): Promise<void> {
+    const resultPath = allocated ?? this.deps.results.allocate(run.notebookId, s.step.cellId, run.runId);
+    const rowCount =
+      out.type === 'materialized'
+        ? out.rowCount
+        : await writeStreamToParquet(
+            this.deps.warehouse,
+            out.columns,
+            out.batches,
+            resultPath,
+            run.abort.signal,
+            (rows) => run.events.emit({ type: 'cell_progress', cellId: s.step.cellId, rows }),
+          );
+    this.deps.results.commit({
+      notebookId: run.notebookId,
+      cellId: s.step.cellId,
+      runId: run.runId,
+      inputHash: s.step.inputHash,
+      filesStamp: run.filesStamp(s.step.cellId),
+      engine: s.step.engine,
+      columns: out.columns,
+      rowCount,
+      path: resultPath,
+    });
+    this.finishStep(run, s, 'done', { rowCount, columns: out.columns });
   }
 
   /** [R9] An error lands on the cell whose SQL caused it, at its own line and column. */
