@@ -204,6 +204,43 @@ describe('warehouse connections end to end', () => {
     expect(Math.max(...rows)).toBe(20_000);
   });
 
+  it('a cell can override the notebook default engine', async () => {
+    const file = demoNotebookFile('Mixed engines');
+    file.defaultEngine = 'duckdb';
+    file.cells = [
+      { id: 'local', name: 'local', kind: 'sql', source: 'SELECT 41 + 1 AS answer', config: {} },
+      {
+        id: 'remote_src',
+        name: 'nums',
+        kind: 'source',
+        source: '',
+        config: { type: 'table', table: 'numbers' },
+        engine: 'lake',
+      },
+      {
+        id: 'remote',
+        name: 'buckets',
+        kind: 'sql',
+        source: 'SELECT bucket, count(*) AS n\nFROM nums\nGROUP BY bucket',
+        config: {},
+        engine: 'lake',
+      },
+    ];
+    const nb = await createNotebookFrom({ ...s, kernel }, file);
+    notebooks.push(nb);
+    const { created, events } = await runToEnd({ ...s, kernel }, { notebookId: nb, scope: 'all' });
+    responses.push(JSON.stringify(created), JSON.stringify(events));
+    expect(Object.fromEntries(created.cells.map((c) => [c.cellId, c.engine]))).toMatchObject({
+      local: 'duckdb',
+      remote_src: 'lake',
+      remote: 'lake',
+    });
+    expect(finished(events).get('remote')).toMatchObject({ status: 'done', rowCount: 10 });
+    expect(dbx.executions.some((q) => /GROUP BY bucket/.test(q))).toBe(true);
+    const local = await page({ ...s, kernel }, nb, 'local');
+    expect(local.body.rows).toEqual([[42]]);
+  });
+
   it('no secret appears in the documents, exports, Git, kernel log or any response', async () => {
     const haystacks: Array<[string, string]> = [];
     for (const nb of notebooks) {
