@@ -144,12 +144,26 @@ describe('buildGraph', () => {
     ]);
     expect(g.upstream.get('py' as CellId)).toEqual(['orders', 'customers', 'products']);
     expect(pythonReferences("a = b.c + 'd'").map((r) => r.name)).toEqual(['a', 'b', 'd']);
+    const sqlInPython =
+      'df = spark.sql(' +
+      '"'.repeat(3) +
+      '\nSELECT * FROM orders o JOIN `customers` c USING (id) -- products\n' +
+      '"'.repeat(3) +
+      ')';
+    const refs = pythonReferences(sqlInPython).filter((r) => r.name !== 'df' && r.name !== 'spark');
+    expect(refs.map((r) => [r.name, sqlInPython.slice(r.start, r.end)])).toEqual([
+      ['orders', 'orders'],
+      ['customers', 'customers'],
+    ]);
   });
 
   it('renames PySpark references to a cell, leaving attributes, comments and other strings alone', () => {
-    const src = 'df = orders.join(spark.table("orders"), "id")  # orders\nx = df.orders\nprint("orders here")';
+    const src =
+      'df = orders.join(spark.table("orders"), "id")  # orders\nx = df.orders\nprint("orders here")\n' +
+      "y = spark.sql('SELECT count(*) FROM orders JOIN `orders` USING (id)')";
     expect(applyEdits(src, rewritePythonReferences(src, 'ORDERS', 'sales'))).toBe(
-      'df = sales.join(spark.table("sales"), "id")  # orders\nx = df.orders\nprint("orders here")',
+      'df = sales.join(spark.table("sales"), "id")  # orders\nx = df.orders\nprint("orders here")\n' +
+        "y = spark.sql('SELECT count(*) FROM sales JOIN `sales` USING (id)')",
     );
   });
 

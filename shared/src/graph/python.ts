@@ -1,4 +1,7 @@
 // References from PySpark cells: which cell names a piece of Python reads (rule in docs/compiler.md, section 2).
+import { findReferences } from './references.ts';
+
+const SQL_HINT = /\b(?:from|join)\b/i;
 
 const PY_KEYWORDS = new Set([
   'False',
@@ -41,8 +44,9 @@ const PY_KEYWORDS = new Set([
 /**
  * Names a PySpark cell reads. The rule: a Python identifier outside comments and strings that is not an attribute
  * (`df.orders` is not a reference) and not a keyword argument name (`f(orders=1)`), or a string literal whose whole
- * text is a name (`spark.table("orders")`). Python names are case-sensitive, but cell names are unique without
- * regard to case, so matching ignores case like SQL does.
+ * text is a name (`spark.table("orders")`), or a table reference in SQL inside a string
+ * (`spark.sql("SELECT * FROM orders")`, read as Spark SQL). Python names are case-sensitive, but cell names are
+ * unique without regard to case, so matching ignores case like SQL does.
  */
 export function pythonReferences(source: string): Array<{ name: string; start: number; end: number }> {
   const out: Array<{ name: string; start: number; end: number }> = [];
@@ -69,6 +73,14 @@ export function pythonReferences(source: string): Array<{ name: string; start: n
       const body = source.slice(bodyStart, Math.min(j, n));
       if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(body))
         out.push({ name: body, start: bodyStart, end: bodyStart + body.length });
+      else if (SQL_HINT.test(body)) {
+        // SQL in a string (`spark.sql("SELECT * FROM orders")`): its table references, read as Spark SQL
+        for (const r of findReferences(body, 'databricks')) {
+          // a quoted name's offsets exclude its quotes, so a rename keeps them
+          const inner = r.quote ? 1 : 0;
+          out.push({ name: r.name, start: bodyStart + r.start + inner, end: bodyStart + r.end - inner });
+        }
+      }
       i = Math.min(n, j + quote.length);
       prevSignificant = 'str';
       continue;
