@@ -1,8 +1,6 @@
 // Runs: plan a notebook run from the live document, write each cell's status into the shared `runs` map as it
 // moves (queued, running, done/error/cancelled/blocked), execute ready cells through the queue on their engine,
 // materialise results, and stream events. Rules are numbered in kernel/SPEC.md and cited as [Rn].
-import { createHash } from 'node:crypto';
-import { statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import {
@@ -20,24 +18,26 @@ import {
   readRuns,
   setRun,
   setRuns,
-  type TargetConfig,
 } from '@pipebook/shared';
 import type { Dialect } from '@pipebook/shared/compile/dialect';
-import type { CellOutcome, RunCreated, RunInfo, RunScope, RunState } from '@pipebook/shared/protocol/kernel';
+import type { RunCreated, RunScope } from '@pipebook/shared/protocol/kernel';
 import { KERNEL_PROTOCOL_VERSION } from '@pipebook/shared/protocol/kernel';
 import type * as Y from 'yjs';
 import { resolveDataPath } from '../data/paths.ts';
 import { type DuckDBWarehouse, sqlString } from '../engines/duckdb.ts';
-import type { EngineProgress, ExecuteOutcome, TargetSpec } from '../engines/engine.ts';
+import type { EngineProgress, ExecuteOutcome } from '../engines/engine.ts';
 import { runSparkCell } from '../engines/livy/kernel-hooks.ts';
 import { isSparkCellEngine } from '../engines/livy/spark-types.ts';
 import type { EngineRegistry } from '../engines/registry.ts';
 import type { ResultStore } from '../results/store.ts';
 import { writeStreamToParquet } from '../results/writer.ts';
 import type { CompiledCell, NotebookCompiler } from './compiler.ts';
-import { RunEventLog } from './events.ts';
-import { type PlanStep, planRun } from './planner.ts';
+import { checkFilePaths, filesStamps, targetSpec } from './inputs.ts';
+import { planRun } from './planner.ts';
 import type { RunQueue } from './queue.ts';
+import { isResolved, Run, type StepRuntime, toPipebookError } from './run.ts';
+
+export { Run, toPipebookError };
 
 const KERNEL_ORIGIN = createOrigin('kernel');
 /** Least time between two progress writes of one cell into the shared document. */
@@ -60,152 +60,6 @@ export interface StartRunRequest {
   cellId?: string;
   scope: RunScope;
   force: boolean;
-}
-
-type StepState = 'waiting' | 'queued' | 'running' | CellOutcome;
-
-interface StepRuntime {
-  step: PlanStep;
-  state: StepState;
-  queuedAt: number;
-  startedAt?: number;
-  rowCount?: number;
-  error?: ErrorBody;
-}
-
-export function toPipebookError(e: unknown): PipebookError {
-  if (e instanceof PipebookError) return e;
-  const message = e instanceof Error ? e.message : String(e);
-  return new PipebookError('internal', message || 'Unexpected error', { cause: e });
-}
-
-export class Run {
-  readonly events: RunEventLog;
-  readonly abort = new AbortController();
-  readonly createdAt = Date.now();
-  finishedAt?: number;
-  state: RunState = 'queued';
-  readonly steps = new Map<CellId, StepRuntime>();
-  constructor(
-    readonly runId: string,
-    readonly notebookId: string,
-    readonly scope: RunScope,
-    readonly cellId: string | undefined,
-    readonly by: RunUser,
-    readonly doc: Y.Doc,
-    readonly release: () => void,
-    readonly cells: CellSnapshot[],
-    readonly hashes: Map<CellId, string>,
-    /** Per cell, the state of the data files it reads, directly or through its inputs. */
-    readonly filesStamp: (cellId: CellId) => string,
-    plan: PlanStep[],
-  ) {
-    this.events = new RunEventLog(runId);
-    const now = Date.now();
-    for (const step of plan) this.steps.set(step.cellId, { step, state: 'waiting', queuedAt: now });
-  }
-
-  info(): RunInfo {
-    return {
-      runId: this.runId,
-      notebookId: this.notebookId,
-      scope: this.scope,
-      ...(this.cellId ? { cellId: this.cellId } : {}),
-      state: this.state,
-      by: this.by,
-      createdAt: this.createdAt,
-      ...(this.finishedAt ? { finishedAt: this.finishedAt } : {}),
-      cells: [...this.steps.values()].map((s) => ({
-        cellId: s.step.cellId,
-        action: s.step.action,
-        status: stepStatus(s.state),
-        ...(s.rowCount !== undefined ? { rowCount: s.rowCount } : {}),
-        ...(s.error ? { error: s.error } : {}),
-      })),
-    };
-  }
-}
-
-function stepStatus(s: StepState): RunStatus {
-  switch (s) {
-    case 'waiting':
-    case 'queued':
-      return 'queued';
-    case 'running':
-      return 'running';
-    case 'reused':
-    case 'done':
-      return 'done';
-    case 'error':
-      return 'error';
-    case 'cancelled':
-      return 'cancelled';
-    case 'blocked':
-      return 'blocked';
-  }
-}
-
-function isResolved(s: StepState): boolean {
-  return s !== 'waiting' && s !== 'queued' && s !== 'running';
-}
-
-function targetSpec(cell: CellSnapshot, dataDir: string): TargetSpec {
-  const c = cell.config as unknown as TargetConfig;
-  if (c.type === 'table') {
-    if (!c.table) throw new PipebookError('invalid_config', `${cell.name}: choose a table to write to.`);
-    return { type: 'table', table: c.table, ...(c.schema ? { schema: c.schema } : {}), mode: c.mode ?? 'replace' };
-  }
-  if (c.type === 'file') {
-    return { type: 'file', path: resolveDataPath(dataDir, c.path ?? '', { mustExist: false }), format: c.format };
-  }
-  throw new PipebookError('invalid_config', `${cell.name}: a target writes a table or a file.`);
-}
-
-function checkFilePaths(cell: CellSnapshot, dataDir: string): void {
-  const c = cell.config as { type?: string; path?: string };
-  if (c.type !== 'file') return;
-  try {
-    if (cell.kind === 'source') resolveDataPath(dataDir, String(c.path ?? ''), { mustExist: true });
-    else if (cell.kind === 'target') resolveDataPath(dataDir, String(c.path ?? ''), { mustExist: false });
-  } catch (e) {
-    const err = toPipebookError(e);
-    throw new PipebookError(err.code, `${cell.name}: ${err.message}`, { cellId: cell.id });
-  }
-}
-
-/**
- * [R5] Input hashes cover a file source's path, not its bytes: this adds each data file's size and modification time,
- * for the cell and everything it reads, so a replaced file makes its readers recompute.
- */
-function filesStamps(
-  cells: CellSnapshot[],
-  parents: Map<CellId, CellId[]>,
-  dataDir: string,
-): (cellId: CellId) => string {
-  const byId = new Map(cells.map((c) => [c.id, c]));
-  const memo = new Map<CellId, string>();
-  const own = (c: CellSnapshot): string => {
-    const cfg = c.config as { type?: string; path?: string };
-    if (c.kind !== 'source' || cfg.type !== 'file') return '';
-    try {
-      const st = statSync(resolveDataPath(dataDir, String(cfg.path ?? ''), { mustExist: true }));
-      return `${cfg.path}@${st.size}:${st.mtimeMs}`;
-    } catch {
-      return `${cfg.path}@missing`;
-    }
-  };
-  const stamp = (id: CellId, seen: Set<CellId>): string => {
-    const hit = memo.get(id);
-    if (hit !== undefined) return hit;
-    const c = byId.get(id);
-    if (!c || seen.has(id)) return '';
-    seen.add(id);
-    const parts = [own(c), ...(parents.get(id) ?? []).map((p) => stamp(p, seen))].filter(Boolean);
-    const out = parts.length ? createHash('sha256').update(parts.join('|')).digest('hex').slice(0, 16) : '';
-    memo.set(id, out);
-    return out;
-  };
-  return (id) => stamp(id, new Set());
 }
 
 export class RunService {
