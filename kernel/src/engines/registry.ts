@@ -1,7 +1,6 @@
 // The engines the kernel can run on: the embedded DuckDB plus whatever engine factories are registered (remote
 // warehouses from pipebook.config.yaml). The run logic asks the registry by name and never knows engine types.
 import { PipebookError } from '@pipebook/shared';
-import { connectionEngines } from './connections.ts';
 import type { Engine, EngineInfo } from './engine.ts';
 
 /** Context a factory gets to build its engines (PIPEBOOK_HOME, for the config file). */
@@ -80,6 +79,3 @@ export class EngineRegistry {
     await Promise.allSettled([...this.engines.values()].map((e) => e.close()));
   }
 }
-
-// Engine families, one line each.
-registerEngineFactory(connectionEngines);

@@ -8,7 +8,9 @@ import path from 'node:path';
 import { type CellSnapshot, demoNotebookFile, exportNotebook, readRuns } from '@pipebook/shared';
 import { compileCell } from '@pipebook/shared/compile/compile';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectionEngines } from '../../src/engines/connections.ts';
 import { DuckDBWarehouse } from '../../src/engines/duckdb.ts';
+import { registerEngineFactory } from '../../src/engines/registry.ts';
 import { type KernelHandle, startKernel } from '../../src/server.ts';
 import { type DatabricksTestServer, startDatabricksTestServer } from '../servers/databricks/server.ts';
 import { type SnowflakeTestServer, startSnowflakeTestServer } from '../servers/snowflake/server.ts';
@@ -50,6 +52,9 @@ async function kernelGet<T>(route: string): Promise<T> {
   expect(r.status, route).toBe(200);
   return r.body;
 }
+
+// What kernel/src/main.ts does before starting the kernel.
+registerEngineFactory(connectionEngines);
 
 beforeAll(async () => {
   snow = await startSnowflakeTestServer({ account: 'e2e-acct', user: 'pipebook', publicKey });
