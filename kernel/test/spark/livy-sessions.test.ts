@@ -62,7 +62,7 @@ describe('Livy sessions', () => {
   });
 
   it('[S2] retries a statement while Livy answers 500 "Session is in state starting", then runs it', async () => {
-    stack = await livyStack({ bootDelaysMs: { notStarted: 40, starting: 60 } });
+    stack = await livyStack({ bootDelaysMs: { notStarted: 150, starting: 250 } });
     const { livy } = stack;
     const client = new LivyClient({ url: livy.url });
     const session = await client.createSession({ kind: 'sql' });
@@ -157,7 +157,7 @@ describe('Livy sessions', () => {
   });
 
   it('[S7] cancels a statement still waiting behind another one', async () => {
-    stack = await livyStack({ statementDurationMs: (code) => (code.includes('slow') ? 600 : 0) });
+    stack = await livyStack({ statementDurationMs: (code) => (code.includes('slow') ? 2000 : 0) });
     const { engine, livy } = stack;
     await engine.runCells({ notebookId: 'nb1', steps: [step('warm', 'sql', 'SELECT 1 AS x')], signal: signal() });
     const first = engine.runCells({

@@ -448,7 +448,8 @@ export async function startLivyServer(
           completed: 0,
         };
         s.statements.push(st);
-        pump(s);
+        // Livy answers before the REPL picks the statement up, so the client always sees it `waiting` first.
+        later(s, 0, () => pump(s));
         return reply(201, statementJson(st), { location: `${base}/sessions/${s.id}/statements/${st.id}` });
       }
       return reply(405, 'Method Not Allowed');
