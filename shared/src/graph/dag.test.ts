@@ -29,7 +29,7 @@ describe('buildGraph', () => {
     expect(g.errors.size).toBe(0);
   });
 
-  it('orders inputs before readers deterministically, sources first, then display order', () => {
+  it('[G1] orders inputs before readers deterministically, sources first, then display order', () => {
     const cells = [
       sql('b', 'SELECT * FROM a'),
       sql('a', 'SELECT * FROM s2'),
@@ -43,7 +43,7 @@ describe('buildGraph', () => {
     expect(buildGraph(cells.map((c) => ({ ...c }))).order).toEqual(g.order);
   });
 
-  it('names a cycle on every cell in it and puts cyclic cells last', () => {
+  it('[G2] names a cycle on every cell in it and puts cyclic cells last', () => {
     const g = buildGraph([
       sql('a', 'SELECT * FROM c'),
       sql('b', 'SELECT * FROM a'),
@@ -66,7 +66,7 @@ describe('buildGraph', () => {
     expect(g.order).toEqual(['ok', 'a', 'b', 'c', 'd']);
   });
 
-  it('reports a two-cell cycle through config ids and a step that reads itself', () => {
+  it('[G2] reports a two-cell cycle through config ids and a step that reads itself', () => {
     const g = buildGraph([
       cell('x', 'x', 'filter', '', { input: 'y', combinator: 'and', conditions: [] }),
       cell('y', 'y', 'sort', '', { input: 'x', keys: [] }),
@@ -76,7 +76,7 @@ describe('buildGraph', () => {
     expect(g.errors.get('z' as CellId)?.[0]).toMatchObject({ code: 'cycle', cycle: ['z', 'z'] });
   });
 
-  it('reports duplicate names on each duplicate and on cells that read the ambiguous name, renaming nothing', () => {
+  it('[G3] reports duplicate names on each duplicate and on cells that read the ambiguous name, renaming nothing', () => {
     const cells = [src('a'), cell('a2', 'A', 'sql', 'SELECT 1'), sql('r', 'SELECT *\nFROM   a')];
     const g = buildGraph(cells);
     expect(g.errors.get('a' as CellId)?.[0].code).toBe('duplicate_name');
@@ -86,7 +86,7 @@ describe('buildGraph', () => {
     expect(cells.map((c) => c.name)).toEqual(['a', 'A', 'r']);
   });
 
-  it('reports unknown and unusable inputs of visual steps, and reads of markdown or target cells', () => {
+  it('[G4] [R6] reports unknown and unusable inputs of visual steps, and reads of markdown or target cells', () => {
     const g = buildGraph([
       cell('m', 'notes', 'markdown', '# hi'),
       cell('t', 'written', 'target', '', { input: 'gone', type: 'table', table: 'x', mode: 'replace' }),
@@ -117,7 +117,7 @@ describe('buildGraph', () => {
     expect(g.upstream.get('q3' as CellId)).toEqual(['customers']);
   });
 
-  it('does not count a SQL cell reading a table named like itself as a self-reference', () => {
+  it('[R5] does not count a SQL cell reading a table named like itself as a self-reference', () => {
     const g = buildGraph([sql('orders', 'SELECT * FROM orders')]);
     expect(g.upstream.get('orders' as CellId)).toEqual([]);
     expect(g.errors.size).toBe(0);

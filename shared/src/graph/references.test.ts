@@ -4,7 +4,7 @@ import { applyEdits, findReferences, rewriteReferences } from './references.ts';
 const names = (sql: string, d?: Parameters<typeof findReferences>[1]) => findReferences(sql, d).map((r) => r.name);
 
 describe('findReferences', () => {
-  it('finds names after FROM, JOIN and FROM-list commas', () => {
+  it('[R1] finds names after FROM, JOIN and FROM-list commas', () => {
     expect(names('SELECT * FROM a JOIN b ON a.x = b.x LEFT OUTER JOIN c USING (id), d, e AS ee')).toEqual([
       'a',
       'b',
@@ -14,19 +14,19 @@ describe('findReferences', () => {
     ]);
   });
 
-  it('ignores columns, select lists, GROUP BY lists and function arguments named like tables', () => {
+  it('[R2] ignores columns, select lists, GROUP BY lists and function arguments named like tables', () => {
     expect(names('SELECT orders, count(customers) FROM t WHERE x IN (1, 2) GROUP BY orders, customers')).toEqual(['t']);
     expect(names('SELECT EXTRACT(year FROM orders), substring(s FROM 2) FROM t')).toEqual(['t']);
     expect(names('SELECT * FROM t WHERE a IS DISTINCT FROM orders OR b IS NOT DISTINCT FROM c')).toEqual(['t']);
   });
 
-  it('ignores names in strings and comments', () => {
+  it('[R2] ignores names in strings and comments', () => {
     expect(names("SELECT 'FROM orders' AS s -- FROM customers\n/* JOIN products */ FROM t")).toEqual(['t']);
     expect(names("SELECT $$ FROM orders $$ FROM t WHERE s = 'a''FROM b'", 'snowflake')).toEqual(['t']);
     expect(names("SELECT \"FROM orders\" FROM t WHERE s = 'x\\' FROM b'", 'databricks')).toEqual(['t']);
   });
 
-  it('finds quoted identifiers, with their quote', () => {
+  it('[R3] finds quoted identifiers, with their quote', () => {
     const refs = findReferences('SELECT * FROM "Orders" JOIN `c` ON 1=1', 'duckdb');
     expect(refs.map((r) => [r.name, r.quote])).toEqual([
       ['Orders', '"'],
@@ -35,13 +35,13 @@ describe('findReferences', () => {
     expect(findReferences('SELECT * FROM `we``ird`', 'databricks')[0].name).toBe('we`ird');
   });
 
-  it('does not count qualified names or table functions', () => {
+  it('[R2] does not count qualified names or table functions', () => {
     expect(names("SELECT * FROM main.orders, read_parquet('x.parquet'), cat.s.t, generate_series(1, 3)")).toEqual([]);
     expect(names('SELECT * FROM t, LATERAL FLATTEN(input => t.v) f', 'snowflake')).toEqual(['t']);
     expect(names('SELECT * FROM TABLE(my_fn(1)) JOIN u ON true')).toEqual(['u']);
   });
 
-  it('lets CTE names shadow cells in their scope only', () => {
+  it('[R4] lets CTE names shadow cells in their scope only', () => {
     expect(names('WITH orders AS (SELECT 1) SELECT * FROM orders')).toEqual([]);
     // a non-recursive CTE's own body still reads the outer name
     expect(names('WITH orders AS (SELECT * FROM orders WHERE x) SELECT * FROM orders')).toEqual(['orders']);
@@ -52,7 +52,7 @@ describe('findReferences', () => {
     expect(names('WITH x (c1, c2) AS MATERIALIZED (SELECT 1, 2) SELECT * FROM x')).toEqual([]);
   });
 
-  it('follows subqueries, set operations and FROM-first syntax', () => {
+  it('[R1] follows subqueries, set operations and FROM-first syntax', () => {
     expect(names('SELECT * FROM (SELECT * FROM a) s, (SELECT 1) t2 UNION ALL SELECT * FROM b')).toEqual(['a', 'b']);
     expect(names('FROM a SELECT x')).toEqual(['a']);
     expect(names('SELECT * FROM a WHERE x IN (SELECT y FROM b) AND EXISTS (SELECT 1 FROM c)')).toEqual(['a', 'b', 'c']);
@@ -61,7 +61,7 @@ describe('findReferences', () => {
     expect(names('SELECT * FROM t LATERAL VIEW explode(m) x AS k, v')).toEqual(['t']);
   });
 
-  it('follows parenthesised joins and subqueries in FROM', () => {
+  it('[R1] follows parenthesised joins and subqueries in FROM', () => {
     expect(names('SELECT * FROM (a JOIN b ON a.x = b.x), (c), ((SELECT * FROM d)) s, (FROM e) t')).toEqual([
       'a',
       'b',
@@ -78,7 +78,7 @@ describe('findReferences', () => {
     expect(refs.map((r) => r.alias)).toEqual(['x', 'y', undefined]);
   });
 
-  it('filters by cell names case-insensitively', () => {
+  it('[R3] filters by cell names case-insensitively', () => {
     expect(findReferences('SELECT * FROM ORDERS, raw_events', 'duckdb', ['orders']).map((r) => r.name)).toEqual([
       'ORDERS',
     ]);
