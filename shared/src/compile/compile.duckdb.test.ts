@@ -180,7 +180,7 @@ describe('the demo notebook on DuckDB', () => {
     );
   });
 
-  it('maps a DuckDB error in an upstream cell back to that cell and its own line and column', async () => {
+  it('[C1] maps a DuckDB error in an upstream cell back to that cell and its own line and column', async () => {
     const broken = cells.map((c) =>
       c.id === 'demo_orders_clean'
         ? { ...c, source: 'SELECT order_id, customer_id, order_date, amount\nFROM orders\nWHERE  stauts <> 1' }
@@ -570,7 +570,7 @@ describe('SQL cells on DuckDB', () => {
     expect(await db.query(compiled.sql)).toEqual([{ n: big.filter((o) => o.customer_id <= customers.length).length }]);
   });
 
-  it('lets a SQL cell named like a warehouse table read that table while its readers read the cell', async () => {
+  it('[C6] lets a SQL cell named like a warehouse table read that table while its readers read the cell', async () => {
     const cells = [
       cell('own', 'orders', 'sql', {}, 'SELECT * FROM orders WHERE amount > 400'),
       cell('reader', 'reader', 'sql', {}, 'SELECT count(*) AS n FROM orders'),
@@ -630,7 +630,7 @@ describe('SQL cells on DuckDB', () => {
     ]);
   });
 
-  it('places a cell that starts with WITH as a CTE and still runs it last', async () => {
+  it('[C2] places a cell that starts with WITH as a CTE and still runs it last', async () => {
     const cells = [
       ...SOURCES,
       cell(
@@ -673,14 +673,14 @@ describe('SQL cells on DuckDB', () => {
     ]);
   });
 
-  it('refuses more than one statement, naming the line of the second', () => {
+  it('[C3] refuses more than one statement, naming the line of the second', () => {
     const cells = [cell('m', 'm', 'sql', {}, 'SELECT 1;\n  DROP TABLE y')];
     expect(() => compileCell(cells, 'm' as CellId, 'duckdb')).toThrowError(
       expect.objectContaining({ code: 'sql_error', cellId: 'm', line: 2, column: 3 }) as unknown as Error,
     );
   });
 
-  it('reports errors of an upstream cell against that cell', () => {
+  it('[C4] reports errors of an upstream cell against that cell', () => {
     const cells = [
       ...SOURCES,
       cell('bad', 'bad', 'filter', { input: 's_orders', conditions: [{ column: 'x', op: 'like' }] }),

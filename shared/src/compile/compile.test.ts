@@ -64,7 +64,7 @@ describe('quoting per dialect', () => {
 describe('compiling the demo notebook for Snowflake and Databricks', () => {
   const cells = fileToState(demoNotebookFile()).cells;
 
-  it('emits Snowflake CTE names upper-cased in quotes, so unquoted references in user SQL resolve', () => {
+  it('[C5] emits Snowflake CTE names upper-cased in quotes, so unquoted references in user SQL resolve', () => {
     const { sql, chain } = compileCell(cells, 'demo_top_countries' as CellId, 'snowflake');
     expect(chain).toEqual([
       'demo_orders',
@@ -266,7 +266,7 @@ describe('config validation', () => {
 });
 
 describe('errors that stop compilation', () => {
-  it('refuses markdown and PySpark cells, and cells reading an unavailable PySpark result', () => {
+  it('[C4] refuses markdown and PySpark cells, and cells reading an unavailable PySpark result', () => {
     const cells = [
       cell('m', 'notes', 'markdown', {}, '# x'),
       cell('p', 'py', 'pyspark', {}, 'df = spark.range(3)'),
@@ -284,14 +284,14 @@ describe('errors that stop compilation', () => {
     expect(ok.sql).toBe('WITH\n`py` AS (\nSELECT * FROM global_temp.py_result\n)\nSELECT * FROM py');
   });
 
-  it('refuses statements that are not queries, and empty cells, with the position', () => {
+  it('[C3] refuses statements that are not queries, and empty cells, with the position', () => {
     const e = errorOf(() => compileCell([cell('q', 'q', 'sql', {}, '\n  DELETE FROM t')], 'q' as CellId, 'duckdb'));
     expect(e).toMatchObject({ code: 'sql_error', line: 2, column: 3 });
     const empty = errorOf(() => compileCell([cell('q', 'q', 'sql', {}, ' -- nothing\n;')], 'q' as CellId, 'duckdb'));
     expect(empty.code).toBe('sql_error');
   });
 
-  it('blocks on a cycle, naming it, and on a missing cell', () => {
+  it('[C4] blocks on a cycle, naming it, and on a missing cell', () => {
     const cells = [cell('a', 'a', 'sql', {}, 'SELECT * FROM b'), cell('b', 'b', 'sql', {}, 'SELECT * FROM a')];
     const e = errorOf(() => compileCell(cells, 'a' as CellId, 'duckdb'));
     expect(e.code).toBe('cycle');
