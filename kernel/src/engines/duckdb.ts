@@ -90,18 +90,29 @@ export class DuckDBWarehouse {
     await this.with((c) => c.run(sql));
   }
 
-  /** Small reads only (pages, catalog, metadata): the rows land in the heap. */
-  async readAll(sql: string): Promise<{ columns: ColumnInfo[]; rowsJs: unknown[][]; rowsJson: unknown[][] }> {
-    return this.with(async (c) => {
-      const r = await c.runAndReadAll(sql);
-      const names = r.columnNames();
-      const types = r.columnTypes();
-      return {
-        columns: names.map((name, i) => ({ name, type: types[i].toString() })),
-        rowsJs: r.getRowsJS() as unknown[][],
-        rowsJson: r.getRowsJson() as unknown[][],
-      };
-    });
+  /**
+   * Small reads only (pages, catalog, metadata): the rows land in the heap. Rows are converted on first use, as JS
+   * values (bigint, Date, ...) or as JSON-safe values, so a caller pays only for the form it reads.
+   */
+  async readAll(
+    sql: string,
+  ): Promise<{ columns: ColumnInfo[]; readonly rowsJs: unknown[][]; readonly rowsJson: unknown[][] }> {
+    const r = await this.with((c) => c.runAndReadAll(sql));
+    const names = r.columnNames();
+    const types = r.columnTypes();
+    let js: unknown[][] | undefined;
+    let json: unknown[][] | undefined;
+    return {
+      columns: names.map((name, i) => ({ name, type: types[i].toString() })),
+      get rowsJs() {
+        js ??= r.getRowsJS() as unknown[][];
+        return js;
+      },
+      get rowsJson() {
+        json ??= r.getRowsJson() as unknown[][];
+        return json;
+      },
+    };
   }
 
   async describe(sql: string): Promise<ColumnInfo[]> {

@@ -20,17 +20,16 @@ import type { ResultEntry } from './store.ts';
 
 export interface Page {
   columns: ColumnInfo[];
-  /** Values as the JSON converter gives them (strings for big integers, dates, decimals, ...). */
-  rowsJson: unknown[][];
-  /** Values as JS (bigint, Date, Buffer, ...). */
-  rowsJs: unknown[][];
+  /** Values as the JSON converter gives them (strings for big integers, dates, decimals, ...), converted on use. */
+  readonly rowsJson: unknown[][];
+  /** Values as JS (bigint, Date, Buffer, ...), converted on use. */
+  readonly rowsJs: unknown[][];
 }
 
 export async function readPage(wh: DuckDBWarehouse, entry: ResultEntry, offset: number, limit: number): Promise<Page> {
-  const r = await wh.readAll(
+  return wh.readAll(
     `SELECT * FROM read_parquet(${sqlString(entry.path)}) LIMIT ${Math.floor(limit)} OFFSET ${Math.floor(offset)}`,
   );
-  return { columns: r.columns, rowsJson: r.rowsJson, rowsJs: r.rowsJs };
 }
 
 const INTEGER_TYPES = new Set(['TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'UTINYINT', 'USMALLINT', 'UINTEGER']);
@@ -58,32 +57,35 @@ export function jsonRows(columns: ColumnInfo[], rows: unknown[][]): unknown[][] 
   return rows.map((row) => row.map((v, i) => (convert[i] ? convert[i](v) : v)));
 }
 
-function arrowColumn(col: ColumnInfo, js: unknown[], json: unknown[]): Vector {
+function arrowColumn(col: ColumnInfo, js: () => unknown[], json: () => unknown[]): Vector {
   const t = col.type.toUpperCase();
   let type: DataType;
   let values: unknown[];
   if (t === 'BOOLEAN') {
     type = new Bool();
-    values = js;
+    values = js();
   } else if (t === 'TINYINT' || t === 'SMALLINT' || t === 'INTEGER' || t === 'UTINYINT' || t === 'USMALLINT') {
     type = new Int32();
-    values = js;
+    values = js();
   } else if (t === 'BIGINT' || t === 'UINTEGER') {
     type = new Int64();
-    values = js.map((v) => (v === null ? null : BigInt(v as bigint | number)));
+    values = js().map((v) => (v === null ? null : BigInt(v as bigint | number)));
   } else if (t === 'DOUBLE' || t === 'FLOAT' || t.startsWith('DECIMAL')) {
     type = new Float64();
-    values = js.map((v) => (v === null ? null : Number(v)));
+    values = js().map((v) => (v === null ? null : Number(v)));
   } else if (t === 'DATE') {
     type = new DateDay();
-    values = js;
+    values = js();
   } else if (t === 'TIMESTAMP' || t === 'TIMESTAMP WITH TIME ZONE' || t === 'TIMESTAMP_MS') {
     type = new TimestampMillisecond();
-    values = js.map((v) => (v instanceof Date ? v.getTime() : v));
-  } else {
-    // Wide integers, strings, UUIDs, intervals, nested and binary values: their JSON text, exact and portable.
+    values = js().map((v) => (v instanceof Date ? v.getTime() : v));
+  } else if (t === 'VARCHAR') {
     type = new Utf8();
-    values = json.map((v) => (v === null ? null : typeof v === 'string' ? v : JSON.stringify(v)));
+    values = js();
+  } else {
+    // Wide integers, UUIDs, intervals, nested and binary values: their JSON text, exact and portable.
+    type = new Utf8();
+    values = json().map((v) => (v === null ? null : typeof v === 'string' ? v : JSON.stringify(v)));
   }
   return vectorFromArray(values, type) as Vector;
 }
@@ -94,8 +96,8 @@ export function pageToArrow(page: Page): Uint8Array {
   page.columns.forEach((c, i) => {
     vectors[c.name] = arrowColumn(
       c,
-      page.rowsJs.map((r) => r[i]),
-      page.rowsJson.map((r) => r[i]),
+      () => page.rowsJs.map((r) => r[i]),
+      () => page.rowsJson.map((r) => r[i]),
     );
   });
   return tableToIPC(new Table(vectors), 'stream');
