@@ -478,6 +478,20 @@ describe('sources and targets on DuckDB', () => {
     expect(await run(cells, 'f')).toEqual([{ 'a"b': 2, "x'; DROP TABLE y; --": HOSTILE[0] }]);
   });
 
+  it('quotes cell names that are not plain identifiers (should one get past validation) as CTE names', async () => {
+    const cells = [
+      cell('odd', 'we"ird 😀 x\'; --', 'source', { type: 'table', table: 'customers' }),
+      cell('f', 'after', 'filter', {
+        input: 'odd',
+        combinator: 'and',
+        conditions: [{ column: 'customer_id', op: '<=', value: 3 }],
+      }),
+    ];
+    const compiled = compileCell(cells, 'f' as CellId, 'duckdb');
+    expect(compiled.sql).toContain('"we""ird 😀 x\'; --" AS (');
+    expect((await db.query(compiled.sql)).map((r) => r.customer_id)).toEqual([1, 2, 3]);
+  });
+
   it.each(['csv', 'parquet', 'json'] as const)('reads a %s file through resolveFile', async (format) => {
     const path = join(dir, `it's data.${format}`);
     const rows = [
