@@ -322,8 +322,9 @@ writeFileSync(
   )}\n`,
 );
 if (sink === -1) console.log('unreachable');
+// The budget is checked on CPU time: wall-clock time on a shared machine also measures the other processes.
 const headline = realistic.rows.find((r) => r.case.startsWith('all, cold (duckdb)'))!;
-if (headline.median > 100) {
-  console.error(`Over budget: ${headline.median.toFixed(1)} ms for ${CELLS} cells (target 100 ms).`);
+if (headline.cpuMedian > 100) {
+  console.error(`Over budget: ${headline.cpuMedian.toFixed(1)} ms of CPU for ${CELLS} cells (target 100 ms).`);
   process.exitCode = 1;
 }
