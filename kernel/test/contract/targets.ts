@@ -11,7 +11,7 @@ import type { Engine } from '../../src/engines/engine.ts';
 import { SnowflakeEngine } from '../../src/engines/snowflake/engine.ts';
 import { type DatabricksTestServer, startDatabricksTestServer } from '../servers/databricks/server.ts';
 import { type SnowflakeTestServer, startSnowflakeTestServer } from '../servers/snowflake/server.ts';
-import { livyTarget } from '../spark/livy-contract-target.ts';
+import { databricksClusterTarget, livyTarget } from '../spark/livy-contract-target.ts';
 import { warehouseSetupSql } from './warehouse.ts';
 
 /** A clock tests can move forward; engines and test servers read the same one. */
@@ -226,8 +226,13 @@ const databricksTarget: ContractTarget = {
   },
 };
 
-// Livy is defined with its engine (kernel/test/spark); its protocol has no result paging, 429 answers or expiring
-// credentials, so it is not a protocol (REMOTE_TARGETS) entry. The Databricks cluster entry there joins once its
-// catalog passes the suite.
-export const CONTRACT_TARGETS: ContractTarget[] = [duckdbTarget, snowflakeTarget, databricksTarget, livyTarget];
+// Livy and the Databricks cluster (Command Execution) engine are defined with their engines (kernel/test/spark); their
+// protocols have no result paging, 429 answers or expiring credentials, so they are not protocol (REMOTE_TARGETS) entries.
+export const CONTRACT_TARGETS: ContractTarget[] = [
+  duckdbTarget,
+  snowflakeTarget,
+  databricksTarget,
+  livyTarget,
+  databricksClusterTarget,
+];
 export const REMOTE_TARGETS = [snowflakeTarget, databricksTarget];
