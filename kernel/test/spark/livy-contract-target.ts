@@ -1,7 +1,7 @@
 // The Spark engines as entries of the engine contract suite (kernel/test/contract): Spark SQL against the Livy and
-// Databricks Command Execution test servers, whose DuckDB holds the contract warehouse tables. Add `livyTarget` (and
-// `databricksClusterTarget`) to CONTRACT_TARGETS; they are not REMOTE_TARGETS entries, because these protocols have no
-// result paging, 429 answers or expiring credentials to exercise.
+// Databricks Command Execution test servers, whose DuckDB holds the contract warehouse tables. Both are
+// CONTRACT_TARGETS entries; they are not REMOTE_TARGETS entries, because these protocols have no result paging, 429
+// answers or expiring credentials to exercise.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
