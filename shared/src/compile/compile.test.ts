@@ -241,6 +241,33 @@ describe('config validation', () => {
       'measures[0].as',
     ],
     ['aggregate empty', 'aggregate', { input: 's', groupBy: [], measures: [] }, 'measures'],
+    [
+      'select duplicate',
+      'select',
+      { input: 's', columns: [{ column: 'a' }, { column: 'b', as: 'A' }] },
+      'columns[1].as',
+    ],
+    [
+      'join duplicate',
+      'join',
+      {
+        left: 's',
+        right: 's',
+        type: 'inner',
+        on: [{ left: 'id', right: 'id' }],
+        columns: [
+          { side: 'left', column: 'id' },
+          { side: 'right', column: 'id' },
+        ],
+      },
+      'columns[1].column',
+    ],
+    [
+      'aggregate duplicate',
+      'aggregate',
+      { input: 's', groupBy: ['n'], measures: [{ fn: 'count', as: 'N' }] },
+      'measures[0].as',
+    ],
     ['sort keys', 'sort', { input: 's', keys: [] }, 'keys'],
     ['sort direction', 'sort', { input: 's', keys: [{ column: 'a', direction: 'sideways' }] }, 'keys[0].direction'],
     ['limit count', 'limit', { input: 's', count: -1 }, 'count'],

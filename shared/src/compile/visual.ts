@@ -92,6 +92,15 @@ class ConfigReader {
       this.fail(field, 'must be a whole number, 0 or more.');
     return value;
   }
+  /** Output column names must differ (engines compare them without regard to case). */
+  outputs(): (name: string, field: string) => void {
+    const seen = new Set<string>();
+    return (name, field) => {
+      const key = name.toLowerCase();
+      if (seen.has(key)) this.fail(field, `repeats the output column name "${name}"; give it another name.`);
+      seen.add(key);
+    };
+  }
   id(value: unknown, field: string): CellId {
     if (typeof value !== 'string' || value === '') this.fail(field, 'must name an input cell.');
     return value as CellId;
@@ -196,11 +205,13 @@ function compileSource(cell: CellSnapshot, r: ConfigReader, ctx: GeneratedContex
 function compileSelect(r: ConfigReader, ctx: GeneratedContext): string {
   const d = ctx.dialect;
   const input = ctx.inputName(r.id(r.get('input'), 'input'));
+  const output = r.outputs();
   const cols = r.array(r.get('columns'), 'columns').map((raw, i) => {
     const field = `columns[${i}]`;
     const c = r.object(raw, field);
     const name = r.name(c.column, `${field}.column`);
     const as = r.optionalName(c.as, `${field}.as`);
+    output(as ?? name, as === undefined ? `${field}.column` : `${field}.as`);
     const cast =
       c.cast === undefined || c.cast === null || c.cast === ''
         ? undefined
@@ -233,6 +244,7 @@ function compileJoin(r: ConfigReader, ctx: GeneratedContext): string {
     const except = d === 'databricks' ? 'EXCEPT' : 'EXCLUDE';
     select = `${l}.*, ${rr}.* ${except} (${rightKeys})`;
   } else {
+    const output = r.outputs();
     select = r
       .array(rawColumns, 'columns')
       .map((raw, i) => {
@@ -241,6 +253,7 @@ function compileJoin(r: ConfigReader, ctx: GeneratedContext): string {
         const side = r.oneOf(c.side, ['left', 'right'] as const, `${field}.side`);
         const name = r.name(c.column, `${field}.column`);
         const as = r.optionalName(c.as, `${field}.as`);
+        output(as ?? name, as === undefined ? `${field}.column` : `${field}.as`);
         return `${side === 'left' ? l : rr}.${quoteIdent(d, name)} AS ${quoteIdent(d, as ?? name)}`;
       })
       .join(', ');
@@ -253,14 +266,19 @@ function compileAggregate(r: ConfigReader, ctx: GeneratedContext): string {
   const d = ctx.dialect;
   const input = ctx.inputName(r.id(r.get('input'), 'input'));
   const rawGroup = r.get('groupBy') ?? [];
-  const groupBy = r
-    .array(rawGroup, 'groupBy', { nonEmpty: false })
-    .map((g, i) => quoteIdent(d, r.name(g, `groupBy[${i}]`)));
+  const output = r.outputs();
+  const groupBy = r.array(rawGroup, 'groupBy', { nonEmpty: false }).map((g, i) => {
+    const name = r.name(g, `groupBy[${i}]`);
+    output(name, `groupBy[${i}]`);
+    return quoteIdent(d, name);
+  });
   const measures = r.array(r.get('measures') ?? [], 'measures', { nonEmpty: false }).map((raw, i) => {
     const field = `measures[${i}]`;
     const m = r.object(raw, field);
     const fn = r.oneOf(m.fn, AGGREGATE_FNS, `${field}.fn`);
-    const as = quoteIdent(d, r.name(m.as, `${field}.as`));
+    const asName = r.name(m.as, `${field}.as`);
+    output(asName, `${field}.as`);
+    const as = quoteIdent(d, asName);
     if (fn === 'count' && (m.column === undefined || m.column === null || m.column === '')) return `count(*) AS ${as}`;
     const col = quoteIdent(d, r.name(m.column, `${field}.column`));
     switch (fn) {
