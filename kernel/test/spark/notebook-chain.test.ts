@@ -93,6 +93,28 @@ describe('a notebook on Livy', () => {
     expect(await rowsOf(out)).toEqual(expected.map((r) => r.map(Number)));
   });
 
+  it("[S6] puts a SQL error at the line of the cell the user wrote, and a generated step's error on its cell", async () => {
+    stack = await livyStack();
+    const { doc, ids } = notebook();
+    const bad = addCell(doc, { kind: 'sql', name: 'bad', source: 'SELECT id,\n  amountt\nFROM big_orders' });
+    const steps = stepsFor(doc, bad);
+    expect(steps.map((s) => s.sourceLineOffset)).toEqual([null, null, 4]);
+    const err = await stack.engine.runCells({ notebookId: 'nb', steps, signal: signal() }).catch((e) => e);
+    expect(err).toMatchObject({ code: 'sql_error', cellId: bad, line: 2, column: 3 });
+    expect(err.message).toMatch(/amountt/);
+
+    const wrongFilter = addCell(doc, {
+      kind: 'filter',
+      name: 'wrong_filter',
+      config: { input: ids.orders, combinator: 'and', conditions: [{ column: 'nope', op: '=', value: 1 }] },
+    });
+    const err2 = await stack.engine
+      .runCells({ notebookId: 'nb', steps: stepsFor(doc, wrongFilter), signal: signal() })
+      .catch((e) => e);
+    expect(err2).toMatchObject({ code: 'sql_error', cellId: wrongFilter });
+    expect(err2.line).toBeUndefined();
+  });
+
   it('writes a target cell from its input view in the notebook session, reusing what the session holds', async () => {
     stack = await livyStack();
     const { engine, livy } = stack;

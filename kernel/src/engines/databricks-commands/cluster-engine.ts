@@ -119,7 +119,7 @@ class CommandBackend implements ReplBackend {
     id: string,
     command: string,
     ctl: StepControl,
-    sqlLineOffset?: number,
+    sqlLineOffset?: number | null,
   ): Promise<CommandResults | undefined> {
     let commandId: string;
     try {
@@ -159,11 +159,13 @@ class CommandBackend implements ReplBackend {
       const traceback = dropWrapperFrames((r?.cause ?? '').split(/(?<=\n)/).filter((l) => !/^-+\n?$/.test(l)));
       const step = ctl.step;
       const at =
-        sqlLineOffset !== undefined
-          ? sqlWhere(evalue, sqlLineOffset)
-          : step?.kind === 'pyspark'
-            ? { line: tracebackLine(traceback, step.name) }
-            : {};
+        sqlLineOffset === null
+          ? {}
+          : sqlLineOffset !== undefined
+            ? sqlWhere(evalue, sqlLineOffset)
+            : step?.kind === 'pyspark'
+              ? { line: tracebackLine(traceback, step.name) }
+              : {};
       const where = Object.fromEntries(Object.entries(at).filter(([, v]) => v !== undefined));
       throw new SparkCodeError({ ename, evalue, traceback }, step ? { cellId: step.cellId, ...where } : where);
     }
@@ -172,7 +174,12 @@ class CommandBackend implements ReplBackend {
 
   async materialize(id: string, step: SparkStep, inputs: string[], ctl: StepControl): Promise<void> {
     if (step.kind === 'sql')
-      await this.run(id, `spark.sql(${JSON.stringify(createViewSql(step.name, step.code))})`, ctl, 1);
+      await this.run(
+        id,
+        `spark.sql(${JSON.stringify(createViewSql(step.name, step.code))})`,
+        ctl,
+        step.sourceLineOffset === null ? null : 1 + (step.sourceLineOffset ?? 0),
+      );
     else await this.run(id, pysparkCellCode(step.name, step.code, inputs), ctl);
   }
 

@@ -67,6 +67,7 @@ export function sparkChainSteps(input: SparkChainInput): SparkStep[] {
       name: cell.name,
       kind,
       code,
+      ...(kind === 'sql' ? { sourceLineOffset: ownTextLineOffset(code, cell) } : {}),
       ...(inputHash !== undefined ? { inputHash } : {}),
       inputs: (input.parents.get(id) ?? []).map(nameOf),
     });
@@ -77,6 +78,18 @@ export function sparkChainSteps(input: SparkChainInput): SparkStep[] {
     });
   }
   return steps;
+}
+
+/**
+ * Where a SQL cell's own text starts in its compiled SQL (the compiler puts CTEs for the inputs in front of it), in
+ * lines; null for generated SQL (visual steps, sources), which has no line of the cell's text to point at.
+ */
+export function ownTextLineOffset(compiled: string, cell: CellSnapshot): number | null {
+  if (cell.kind !== 'sql') return null;
+  const own = cell.source.replace(/[\s;]+$/u, '');
+  const at = own ? compiled.lastIndexOf(own) : -1;
+  if (at < 0 || (at > 0 && compiled[at - 1] !== '\n')) return null;
+  return compiled.slice(0, at).split('\n').length - 1;
 }
 
 export interface SparkCellRunInput extends SparkChainInput {

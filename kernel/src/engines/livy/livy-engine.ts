@@ -124,7 +124,8 @@ class LivyBackend implements ReplBackend {
     return lines.length ? `Last log lines: ${lines.join(' | ')}` : '';
   }
 
-  private run(id: string, code: string, kind: SparkCodeKind, ctl: StepControl, lineOffset = 0) {
+  /** `lineOffset`: lines in front of the step's SQL; null = the SQL has no line of the cell's own text. */
+  private run(id: string, code: string, kind: SparkCodeKind, ctl: StepControl, lineOffset: number | null = 0) {
     const step = ctl.step;
     return runLivyStatement(this.client, Number(id), code, kind, {
       signal: ctl.signal,
@@ -133,19 +134,21 @@ class LivyBackend implements ReplBackend {
       pollMaxMs: this.conn.pollMaxMs ?? 1000,
       notReadyBudgetMs: this.conn.notReadyBudgetMs ?? 120_000,
       where: (o) => {
-        if (!step) return kind === 'sql' ? sqlWhere(o.evalue, lineOffset) : {};
+        if (!step) return kind === 'sql' && lineOffset !== null ? sqlWhere(o.evalue, lineOffset) : {};
         if (kind === 'pyspark') {
           const line = tracebackLine(o.traceback, step.name);
           return { cellId: step.cellId, ...(line ? { line } : {}) };
         }
-        return { cellId: step.cellId, ...sqlWhere(o.evalue, lineOffset) };
+        return { cellId: step.cellId, ...(lineOffset === null ? {} : sqlWhere(o.evalue, lineOffset)) };
       },
     });
   }
 
   async materialize(id: string, step: SparkStep, inputs: string[], ctl: StepControl): Promise<void> {
-    if (step.kind === 'sql') await this.run(id, createViewSql(step.name, step.code), 'sql', ctl, 1);
-    else await this.run(id, pysparkCellCode(step.name, step.code, inputs), 'pyspark', ctl);
+    if (step.kind === 'sql') {
+      const offset = step.sourceLineOffset === null ? null : 1 + (step.sourceLineOffset ?? 0);
+      await this.run(id, createViewSql(step.name, step.code), 'sql', ctl, offset);
+    } else await this.run(id, pysparkCellCode(step.name, step.code, inputs), 'pyspark', ctl);
   }
 
   async fetch(id: string, view: string, ctl: StepControl): Promise<SparkTable> {

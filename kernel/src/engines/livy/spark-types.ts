@@ -18,6 +18,11 @@ export interface SparkStep {
   inputHash?: string;
   /** Names of the cell's direct inputs (bound as DataFrames in PySpark). Default: every earlier step's name. */
   inputs?: string[];
+  /**
+   * SQL steps: lines of generated SQL in `code` before the cell's own text, so an error line maps back into the cell.
+   * Absent = `code` is the cell's own text; null = generated SQL (a visual step or source), which has no line to point at.
+   */
+  sourceLineOffset?: number | null;
 }
 
 export interface SparkChainRequest {
