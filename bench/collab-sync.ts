@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BenchServer, cpuSeconds, rssBytes, type ServerKind, startServer } from './collab/servers.ts';
+import { type BenchServer, cpuSeconds, type ServerKind, startServer } from './collab/servers.ts';
 import { percentile, split, type Worker, workers } from './collab/workers.ts';
 
 const CLIENT_PROCESSES = 4;
@@ -80,20 +80,17 @@ async function propagation(kind: ServerKind, observers: number): Promise<Propaga
   });
 }
 
-/** Median of a few RSS readings, to smooth over garbage collection. */
-async function settledRss(pid: number): Promise<number> {
+/** Memory after the server settles: heap (+ external) after a full GC, and RSS. */
+async function settled(server: BenchServer): Promise<{ heapUsed: number; rss: number }> {
   await sleep(1500);
-  const readings: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    readings.push(rssBytes(pid));
-    await sleep(200);
-  }
-  return percentile(readings, 50);
+  return server.memory();
 }
 
 interface IdleMemory {
-  perConnectionKB: number;
-  perDocKB: number;
+  heapPerConnectionKB: number;
+  heapPerDocKB: number;
+  rssPerConnectionKB: number;
+  rssPerDocKB: number;
   rssMB: number;
 }
 
@@ -104,14 +101,14 @@ async function idleMemory(kind: ServerKind): Promise<IdleMemory> {
       const rooms: string[] = [];
       for (let i = 0; i < 100; i++) rooms.push(await server.createRoom());
       // Measured after the notebooks exist, so the HTTP calls that create them are not counted as document memory.
-      const base = await settledRss(server.pid);
+      const base = await settled(server);
       // 100 notebooks with the demo content, one client each...
       await Promise.all(
         split(rooms, CLIENT_PROCESSES).map((part, i) =>
           procs[i].request({ type: 'seed', base: server.wsBase, rooms: part, content: 'demo' }, 'seeded'),
         ),
       );
-      const withDocs = await settledRss(server.pid);
+      const withDocs = await settled(server);
       // ...then 900 more idle clients: 1,000 connections over 100 notebooks.
       const more = rooms.flatMap((r) => Array.from({ length: 9 }, () => r));
       await Promise.all(
@@ -119,13 +116,18 @@ async function idleMemory(kind: ServerKind): Promise<IdleMemory> {
           procs[i].request({ type: 'join', base: server.wsBase, rooms: part, observe: false }, 'joined'),
         ),
       );
-      const withConns = await settledRss(server.pid);
-      const perConnection = (withConns - withDocs) / 900;
-      const perDoc = (withDocs - base - 100 * perConnection) / 100;
+      const withConns = await settled(server);
+      const per = (key: 'heapUsed' | 'rss') => {
+        const conn = (withConns[key] - withDocs[key]) / 900;
+        const doc = (withDocs[key] - base[key] - 100 * conn) / 100;
+        return { conn: conn / 1024, doc: doc / 1024 };
+      };
       return {
-        perConnectionKB: perConnection / 1024,
-        perDocKB: perDoc / 1024,
-        rssMB: withConns / 1024 / 1024,
+        heapPerConnectionKB: per('heapUsed').conn,
+        heapPerDocKB: per('heapUsed').doc,
+        rssPerConnectionKB: per('rss').conn,
+        rssPerDocKB: per('rss').doc,
+        rssMB: withConns.rss / 1024 / 1024,
       };
     } finally {
       await closeAll(procs);
@@ -168,7 +170,10 @@ async function main() {
   const table: Array<[string, number, number]> = [];
   const record = (name: string, plain: number, pipebook: number) => table.push([name, plain, pipebook]);
 
-  for (const n of [10, 100]) {
+  // An optional argument runs one part only while tuning: propagation | memory | join.
+  const only = process.argv[2];
+  const runs = (part: string) => !only || only === part;
+  for (const n of runs('propagation') ? [10, 100] : []) {
     const r = {} as Record<ServerKind, Propagation>;
     for (const kind of KINDS) r[kind] = await propagation(kind, n);
     results[`propagation_n${n}`] = r;
@@ -179,16 +184,22 @@ async function main() {
     record(`N=${n} server CPU per update (ms)`, r.plain.cpuMsPerUpdate, r.pipebook.cpuMsPerUpdate);
   }
   const mem = {} as Record<ServerKind, IdleMemory>;
-  for (const kind of KINDS) mem[kind] = await idleMemory(kind);
-  results.idle_1000_connections = mem;
-  record('memory per idle connection (KB)', mem.plain.perConnectionKB, mem.pipebook.perConnectionKB);
-  record('memory per loaded demo doc (KB)', mem.plain.perDocKB, mem.pipebook.perDocKB);
-  record('server RSS, 1,000 connections (MB)', mem.plain.rssMB, mem.pipebook.rssMB);
+  if (runs('memory')) {
+    for (const kind of KINDS) mem[kind] = await idleMemory(kind);
+    results.idle_1000_connections = mem;
+    record('heap per idle connection (KB, after GC)', mem.plain.heapPerConnectionKB, mem.pipebook.heapPerConnectionKB);
+    record('RSS per idle connection (KB)', mem.plain.rssPerConnectionKB, mem.pipebook.rssPerConnectionKB);
+    record('heap per loaded demo doc (KB, after GC)', mem.plain.heapPerDocKB, mem.pipebook.heapPerDocKB);
+    record('RSS per loaded demo doc (KB)', mem.plain.rssPerDocKB, mem.pipebook.rssPerDocKB);
+    record('server RSS, 1,000 connections (MB)', mem.plain.rssMB, mem.pipebook.rssMB);
+  }
   const join = {} as Record<ServerKind, BigJoin>;
-  for (const kind of KINDS) join[kind] = await bigJoin(kind);
-  results.join_100_to_5mb = join;
-  record('100 joins to 5 MB: p50 to synced (ms)', join.plain.p50, join.pipebook.p50);
-  record('100 joins to 5 MB: p99 to synced (ms)', join.plain.p99, join.pipebook.p99);
+  if (runs('join')) {
+    for (const kind of KINDS) join[kind] = await bigJoin(kind);
+    results.join_100_to_5mb = join;
+    record('100 joins to 5 MB: p50 to synced (ms)', join.plain.p50, join.pipebook.p50);
+    record('100 joins to 5 MB: p99 to synced (ms)', join.plain.p99, join.pipebook.p99);
+  }
 
   console.log(`\ncollab-sync (${os.cpus().length} cores, ${new Date().toISOString().slice(0, 10)})`);
   console.log('| figure | plain @y/websocket-server 0.1.1 | Pipebook | ratio (Pipebook / plain) |');
@@ -196,7 +207,11 @@ async function main() {
   for (const [name, plain, pipebook] of table) {
     console.log(`| ${name} | ${fmt(plain)} | ${fmt(pipebook)} | ${fmt(ratio(pipebook, plain))} |`);
   }
-  const out = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results', 'collab-sync.json');
+  const out = path.join(
+    path.dirname(fileURLToPath(import.meta.url)),
+    'results',
+    only ? `collab-sync-${only}.json` : 'collab-sync.json',
+  );
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(
     out,

@@ -17,6 +17,8 @@ export interface BenchServer {
   /** Base for y-websocket clients: the room name is appended. */
   wsBase: string;
   pid: number;
+  /** Heap in use after a full garbage collection, and RSS, in bytes (via memory-probe.cjs). */
+  memory(): Promise<{ heapUsed: number; rss: number }>;
   /** A room that exists on this server (Pipebook: a created notebook). */
   createRoom(): Promise<string>;
   stop(): Promise<void>;
@@ -54,14 +56,37 @@ function stopper(child: ChildProcess, cleanup: () => void) {
   };
 }
 
+const PROBE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'memory-probe.cjs');
+
+function memoryReader(pid: number, file: string) {
+  return async () => {
+    fs.rmSync(file, { force: true });
+    process.kill(pid, 'SIGUSR2');
+    const deadline = Date.now() + 10_000;
+    while (!fs.existsSync(file) || fs.statSync(file).size === 0) {
+      if (Date.now() > deadline) throw new Error('memory probe did not answer');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await new Promise((r) => setTimeout(r, 20));
+    const m = JSON.parse(fs.readFileSync(file, 'utf8')) as { heapUsed: number; external: number; rss: number };
+    return { heapUsed: m.heapUsed + m.external, rss: m.rss };
+  };
+}
+
 export async function startServer(kind: ServerKind): Promise<BenchServer> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
+  const memfile = path.join(os.tmpdir(), `pipebook-bench-mem-${process.pid}-${port}.json`);
+  const probeArgs = ['--expose-gc', '--require', PROBE];
   if (kind === 'plain') {
-    const child = spawn(process.execPath, [path.join(ROOT, 'node_modules/@y/websocket-server/src/server.js')], {
-      env: { ...process.env, HOST: '127.0.0.1', PORT: String(port) },
-      stdio: 'ignore',
-    });
+    const child = spawn(
+      process.execPath,
+      [...probeArgs, path.join(ROOT, 'node_modules/@y/websocket-server/src/server.js')],
+      {
+        env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), PIPEBOOK_BENCH_MEMFILE: memfile },
+        stdio: 'ignore',
+      },
+    );
     await waitHttp(url);
     let n = 0;
     return {
@@ -69,29 +94,36 @@ export async function startServer(kind: ServerKind): Promise<BenchServer> {
       url,
       wsBase: `ws://127.0.0.1:${port}/collab`,
       pid: child.pid as number,
+      memory: memoryReader(child.pid as number, memfile),
       createRoom: async () => `room${n++}`,
       stop: stopper(child, () => {}),
     };
   }
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'pipebook-bench-'));
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'collab-server/src/main.ts')], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      PIPEBOOK_HOME: home,
-      PIPEBOOK_PORT: String(port),
-      PIPEBOOK_SEED_DEMO: '0',
-      PIPEBOOK_JWT_SECRET: '',
-      PIPEBOOK_JWKS_URL: '',
+  const child = spawn(
+    process.execPath,
+    [...probeArgs, '--import', 'tsx', path.join(ROOT, 'collab-server/src/main.ts')],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        PIPEBOOK_BENCH_MEMFILE: memfile,
+        PIPEBOOK_HOME: home,
+        PIPEBOOK_PORT: String(port),
+        PIPEBOOK_SEED_DEMO: '0',
+        PIPEBOOK_JWT_SECRET: '',
+        PIPEBOOK_JWKS_URL: '',
+      },
+      stdio: 'ignore',
     },
-    stdio: 'ignore',
-  });
+  );
   await waitHttp(`${url}/healthz`);
   return {
     kind,
     url,
     wsBase: `ws://127.0.0.1:${port}/collab`,
     pid: child.pid as number,
+    memory: memoryReader(child.pid as number, memfile),
     createRoom: async () => {
       const res = await fetch(`${url}/api/notebooks`, {
         method: 'POST',

@@ -1,0 +1,10 @@
+// Preloaded (node --require) into both benchmark servers, so they are measured the same way: on SIGUSR2 collect
+// garbage twice and write process.memoryUsage() as JSON to PIPEBOOK_BENCH_MEMFILE.
+const fs = require('node:fs');
+process.on('SIGUSR2', () => {
+  if (typeof global.gc === 'function') {
+    global.gc();
+    global.gc();
+  }
+  fs.writeFileSync(process.env.PIPEBOOK_BENCH_MEMFILE, JSON.stringify(process.memoryUsage()));
+});
