@@ -43,7 +43,6 @@ export async function startCollabProcess(env: Record<string, string> = {}): Prom
       ...process.env,
       PIPEBOOK_PORT: '0',
       PIPEBOOK_KERNEL_URL: 'http://127.0.0.1:9',
-      PIPEBOOK_DIST_DIR: path.join(home, 'no-dist'),
       ...env,
       PIPEBOOK_HOME: home,
     },
