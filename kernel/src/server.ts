@@ -19,6 +19,7 @@ import type { NotebookCompiler } from './runs/compiler.ts';
 import { RunQueue } from './runs/queue.ts';
 import { RunService } from './runs/service.ts';
 import { sharedCompiler } from './runs/shared-compiler.ts';
+import { samplesRouter } from './samples/routes.ts';
 
 export interface KernelHandle {
   url: string;
@@ -105,6 +106,7 @@ export async function startKernel(config: KernelConfig, overrides: KernelOverrid
     authorize: async (req, notebookId, need) => (await access.authorize(req, notebookId, need)).user,
   };
   mountKernelFeatures(api, ctx);
+  api.use(samplesRouter({ access, openNotebook: (id) => bridge.open(id), warehouse, engines, ...config }));
   app.use('/api', api);
   app.use((_req: Request, _res: Response, next: NextFunction) => {
     next(new PipebookError('not_found', 'No such kernel endpoint.'));
