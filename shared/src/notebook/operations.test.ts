@@ -141,3 +141,19 @@ describe('operations', () => {
     expect(readCells(doc)[0].config).toEqual({ keep: { nested: [1] } });
   });
 });
+
+describe('renameCell rewrites readers', () => {
+  it('rewrites SQL and PySpark readers in the same transaction, leaving strings and comments alone', () => {
+    const doc = new Y.Doc();
+    const orders = addCell(doc, { kind: 'sql', name: 'orders', source: 'SELECT 1 AS amount' });
+    addCell(doc, { kind: 'sql', name: 'clean', source: "SELECT amount FROM orders WHERE 'orders' <> '' -- orders" });
+    addCell(doc, { kind: 'pyspark', name: 'py', source: 'orders.filter("amount > 0")' });
+    let transactions = 0;
+    doc.on('afterTransaction', () => transactions++);
+    renameCell(doc, orders, 'orders_v2');
+    expect(transactions).toBe(1);
+    const [, clean, py] = readCells(doc);
+    expect(clean.source).toBe("SELECT amount FROM orders_v2 WHERE 'orders' <> '' -- orders");
+    expect(py.source).toBe('orders_v2.filter("amount > 0")');
+  });
+});

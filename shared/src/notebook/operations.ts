@@ -2,6 +2,7 @@
 // and one undo reverts it.
 import * as Y from 'yjs';
 import { PipebookError } from '../errors.ts';
+import { rewritePythonReferences } from '../graph/python.ts';
 import { rewriteReferences } from '../graph/references.ts';
 import { CellId } from '../ids.ts';
 import { createOrigin, type TxOrigin } from './origins.ts';
@@ -248,8 +249,8 @@ export function setSource(doc: Y.Doc, id: CellId, source: string, origin?: TxOri
 
 /**
  * Renames a cell and, in the same transaction, rewrites every reference to the old name in other cells' SQL (found
- * by the SQL tokenizer, so strings, comments and shadowing CTEs are left alone). Visual steps refer by id and need
- * no rewrite.
+ * by the SQL tokenizer, so strings, comments and shadowing CTEs are left alone) and in PySpark cells. Visual steps
+ * refer by id and need no rewrite.
  */
 export function renameCell(doc: Y.Doc, id: CellId, newName: string, origin?: TxOrigin): void {
   validateCellName(newName);
@@ -261,8 +262,11 @@ export function renameCell(doc: Y.Doc, id: CellId, newName: string, origin?: TxO
       throw new PipebookError('duplicate_name', `A cell named "${newName}" already exists.`);
     cell.set(CELL_KEY.name, newName);
     for (const other of readCells(doc)) {
-      if (other.id === id || other.kind !== 'sql') continue;
-      const edits = rewriteReferences(other.source, oldName, newName);
+      if (other.id === id || (other.kind !== 'sql' && other.kind !== 'pyspark')) continue;
+      const edits =
+        other.kind === 'sql'
+          ? rewriteReferences(other.source, oldName, newName)
+          : rewritePythonReferences(other.source, oldName, newName);
       if (edits.length === 0) continue;
       const text = cellSourceText(getCellMap(doc, other.id)!);
       // Apply from the end so earlier offsets stay valid.
