@@ -43,6 +43,23 @@ interface PendingUpdate {
   broadcast: boolean;
 }
 
+/**
+ * Scale-out hook (collab-server/src/cluster/): set only when PIPEBOOK_REDIS_URL is. Updates it applies from other
+ * instances carry an origin for which isRemote() is true: they are broadcast to local peers but neither stored again
+ * (the instance that accepted them already stored them) nor published again.
+ */
+export interface HubCluster {
+  isRemote(origin: unknown): boolean;
+  roomLoaded(room: Room): void;
+  roomUnloaded(room: Room): void;
+  /** Updates accepted here, called after they are committed and before the local broadcast. */
+  committed(updates: Array<{ room: Room; update: Uint8Array }>): void;
+  /** Presence changed here (not from another instance). */
+  awarenessChanged(room: Room, clientIds: number[]): void;
+  /** Replaces the local compaction: other instances append to the same log, so it must be leased and merged. */
+  compact(room: Room): void;
+}
+
 export class DocHub {
   private readonly rooms = new Map<string, Room>();
   private pending: PendingUpdate[] = [];
@@ -54,6 +71,7 @@ export class DocHub {
     private readonly limits: CollabLimits,
     private readonly metrics: CollabMetrics,
     private readonly log: Logger,
+    private readonly cluster?: HubCluster,
   ) {}
 
   get loadedCount(): number {
@@ -95,6 +113,7 @@ export class DocHub {
       this.onAwareness(room, changes, origin),
     );
     this.rooms.set(notebookId, room);
+    this.cluster?.roomLoaded(room);
     if (room.logBytes > COMPACT_MIN_LOG_BYTES) this.compact(room);
     return room;
   }
@@ -258,7 +277,9 @@ export class DocHub {
       room.touchedAt = now;
       touches.push({ notebookId: room.id, at: now, ...(changed ? { title } : {}) });
     }
-    const appends: DocAppend[] = batch.map((p) => ({ notebookId: p.room.id, update: p.update }));
+    const cluster = this.cluster;
+    const local = cluster ? batch.filter((p) => !cluster.isRemote(p.origin)) : batch;
+    const appends: DocAppend[] = local.map((p) => ({ notebookId: p.room.id, update: p.update }));
     const t0 = performance.now();
     try {
       this.store.append(appends, touches);
@@ -273,6 +294,7 @@ export class DocHub {
       return;
     }
     this.metrics.commit((performance.now() - t0) / 1000);
+    if (cluster) cluster.committed(local.filter((p) => p.broadcast));
     for (const p of batch) {
       const room = p.room;
       room.pendingBytes -= p.update.length;
@@ -291,6 +313,12 @@ export class DocHub {
   /** D4: the log becomes one snapshot (the encoded live document). Needs no pending updates for the room. */
   private compact(room: Room): void {
     if (room.closed || room.logCount === 0) return;
+    if (this.cluster) {
+      this.cluster.compact(room);
+      room.logBytes = 0;
+      room.logCount = 0;
+      return;
+    }
     try {
       const state = Y.encodeStateAsUpdate(room.doc);
       this.store.compact(room.id, state);
@@ -311,6 +339,7 @@ export class DocHub {
     if (room.closed) return;
     this.compact(room);
     this.rooms.delete(room.id);
+    this.cluster?.roomUnloaded(room);
     room.destroy();
   }
 
@@ -319,6 +348,7 @@ export class DocHub {
     if (room.closed) return;
     this.pending = this.pending.filter((p) => p.room !== room);
     this.rooms.delete(room.id);
+    this.cluster?.roomUnloaded(room);
     room.destroy();
     for (const peer of [...room.peers]) peer.close(code, reason);
     room.peers.clear();
@@ -348,6 +378,7 @@ export class DocHub {
     for (const room of [...this.rooms.values()]) {
       this.compact(room);
       this.rooms.delete(room.id);
+      this.cluster?.roomUnloaded(room);
       room.destroy();
       for (const peer of [...room.peers]) peer.close(CloseCode.GoingAway, 'server shutting down');
       room.peers.clear();
@@ -364,6 +395,9 @@ export class DocHub {
     for (const id of changes.added) room.awarenessChanged.add(id);
     for (const id of changes.updated) room.awarenessChanged.add(id);
     for (const id of changes.removed) room.awarenessChanged.add(id);
+    if (this.cluster && !this.cluster.isRemote(origin)) {
+      this.cluster.awarenessChanged(room, [...changes.added, ...changes.updated, ...changes.removed]);
+    }
     if (room.awarenessScheduled || room.awarenessChanged.size === 0) return;
     room.awarenessScheduled = true;
     // S9: presence changes within one turn of the event loop go out as one message, encoded once: when N clients
