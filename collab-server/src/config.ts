@@ -24,6 +24,8 @@ export interface CollabConfig {
   limits: CollabLimits;
   /** Create the demo notebook when the store is empty. */
   seedDemo: boolean;
+  /** PIPEBOOK_REDIS_URL: several instances share notebooks through Redis (docs/deployment.md). Unset: one process. */
+  redisUrl?: string;
 }
 
 export interface CollabLimits {
@@ -87,6 +89,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): CollabC
     durability,
     fsyncIntervalMs: int(env, 'PIPEBOOK_COLLAB_FSYNC_MS', 50, 1),
     seedDemo: env.PIPEBOOK_SEED_DEMO !== '0',
+    redisUrl: env.PIPEBOOK_REDIS_URL || undefined,
     limits: {
       maxMessageBytes: int(env, 'PIPEBOOK_COLLAB_MAX_MESSAGE_BYTES', DEFAULT_LIMITS.maxMessageBytes, 1024),
       maxDocBytes: int(env, 'PIPEBOOK_COLLAB_MAX_DOC_BYTES', DEFAULT_LIMITS.maxDocBytes, 1024),

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { demoNotebookFile } from '@pipebook/shared';
 import express from 'express';
 import { Access, LOCAL_USER } from './auth/access.ts';
+import { RedisDocBus } from './cluster/redis-doc-bus.ts';
 import type { CollabConfig } from './config.ts';
 import { errorMiddleware, sendError } from './http/errors.ts';
 import { type FeatureContext, mountFeatureRoutes } from './http/features.ts';
@@ -47,7 +48,16 @@ export async function startCollabServer(
       fsyncIntervalMs: config.fsyncIntervalMs,
     });
   const metrics = new CollabMetrics();
-  const hub = new DocHub(store, config.limits, metrics, log);
+  // Scale-out (docs/deployment.md): only with PIPEBOOK_REDIS_URL; the store must then be shared by every instance.
+  const cluster = config.redisUrl
+    ? new RedisDocBus({
+        url: config.redisUrl,
+        store,
+        sqliteFile: path.join(config.home, 'collab', 'collab.sqlite'),
+        log,
+      })
+    : undefined;
+  const hub = new DocHub(store, config.limits, metrics, log, cluster);
   const access = new Access(config, store);
 
   if (config.seedDemo && config.authMode === 'local' && store.countNotebooks() === 0) {
@@ -60,10 +70,15 @@ export async function startCollabServer(
   app.set('trust proxy', false);
 
   app.get('/healthz', (_req, res) => {
-    res.json({ ok: true, docsLoaded: hub.loadedCount, connections: metrics.connections });
+    res.json({
+      ok: true,
+      docsLoaded: hub.loadedCount,
+      connections: metrics.connections,
+      ...(cluster ? { cluster: cluster.status() } : {}),
+    });
   });
   app.get('/metrics', (_req, res) => {
-    res.type('text/plain; version=0.0.4').send(metrics.render(hub.loadedCount));
+    res.type('text/plain; version=0.0.4').send(metrics.render(hub.loadedCount) + (cluster?.renderMetrics() ?? ''));
   });
 
   // Mounted before the JSON parser: kernel requests stream through untouched.
@@ -121,6 +136,7 @@ export async function startCollabServer(
     close() {
       closing ??= (async () => {
         hub.close();
+        await cluster?.close();
         socket.close();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,0 +1,426 @@
+// Scale-out of the document hub over Redis (PIPEBOOK_REDIS_URL). Every instance stores what its own peers send in
+// the shared store first (as in single-process mode), then XADDs it to the notebook's stream; every other instance
+// reads the streams of the notebooks it has loaded with one blocking XREAD from the last id it saw, applies the
+// entries with the `redis` origin (not stored again, not re-published) and broadcasts them to its peers.
+// The stream is the fast path; the shared store is the truth. After any Redis outage each instance re-reads the store
+// for its loaded notebooks and asks the others to do the same, so whatever was committed while instances could not
+// hear each other still reaches everyone. Design and trade-offs: docs/deployment.md.
+import { randomUUID } from 'node:crypto';
+import { createOrigin } from '@pipebook/shared';
+import { Redis } from 'ioredis';
+import * as awarenessProtocol from 'y-protocols/awareness';
+import * as Y from 'yjs';
+import type { CollabStore } from '../store/store.ts';
+import type { HubCluster, Logger } from '../sync/hub.ts';
+import type { Room } from '../sync/room.ts';
+import { SharedCompactor } from './shared-compaction.ts';
+
+/** Origin of every change applied from another instance. */
+export const REDIS_ORIGIN = createOrigin('redis');
+
+/** Entry kinds on a notebook stream (field `t`). */
+export const EntryKind = {
+  /** A document update (field `d`). */
+  Update: 'u',
+  /** An awareness (presence) update (field `d`). */
+  Awareness: 'a',
+  /** "Re-read this notebook from the store": sent by an instance that was cut off from Redis. */
+  Resync: 'r',
+} as const;
+
+export const streamKey = (notebookId: string) => `pipebook:doc:{${notebookId}}:stream`;
+export const leaseKey = (notebookId: string) => `pipebook:doc:{${notebookId}}:compact-lease`;
+const notebookOfKey = (key: string) => key.slice('pipebook:doc:{'.length, key.lastIndexOf('}'));
+
+/** Compares stream ids `ms-seq`: true when a is after b. */
+export function streamIdAfter(a: string, b: string): boolean {
+  const [am, as] = a.split('-').map(Number);
+  const [bm, bs] = b.split('-').map(Number);
+  return am !== bm ? am > bm : as > bs;
+}
+
+// Releases the lease only when this instance still holds it (it may have expired and been taken by another).
+const RELEASE_LEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+
+export interface RedisDocBusOptions {
+  url: string;
+  store: CollabStore;
+  /** The shared SQLite file (PIPEBOOK_HOME/collab/collab.sqlite) for leased compaction. */
+  sqliteFile: string;
+  log: Logger;
+  /** Approximate entries kept per notebook stream (XADD MAXLEN ~). */
+  streamMaxLen?: number;
+  /** Compaction lease expiry: an instance that dies mid-compaction blocks others at most this long. */
+  leaseMs?: number;
+}
+
+interface Watch {
+  room: Room;
+  /** Last stream id applied; null until the start position is known. */
+  lastId: string | null;
+}
+
+export type RedisState = 'connecting' | 'up' | 'down';
+
+export class RedisDocBus implements HubCluster {
+  readonly instanceId = randomUUID();
+  private readonly cmd: Redis;
+  private readonly reader: Redis;
+  private readonly compactor: SharedCompactor;
+  private readonly watches = new Map<string, Watch>();
+  private readonly compacting = new Set<string>();
+  private readonly awarenessPending = new Map<Room, Set<number>>();
+  private awarenessScheduled = false;
+  private readerClientId: number | null = null;
+  private blocked = false;
+  private wake: (() => void) | null = null;
+  private closed = false;
+  /** An outage or a failed publish happened: re-read the store and announce a resync once Redis is back. */
+  private mustRecover = false;
+  private loop: Promise<void>;
+  private readonly maxLen: number;
+  private readonly leaseMs: number;
+  readonly stats = {
+    published: 0,
+    publishFailures: 0,
+    received: 0,
+    resyncs: 0,
+    compactions: 0,
+    leaseDenied: 0,
+    outages: 0,
+    downSince: null as number | null,
+    lastError: '',
+  };
+
+  constructor(private readonly opts: RedisDocBusOptions) {
+    this.maxLen = opts.streamMaxLen ?? 10_000;
+    this.leaseMs = opts.leaseMs ?? 30_000;
+    this.compactor = new SharedCompactor(opts.sqliteFile);
+    const redisOptions = {
+      // Fail fast while Redis is away: the hub never waits for Redis, and recovery re-reads the store.
+      enableOfflineQueue: false,
+      autoResendUnfulfilledCommands: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: (times: number) => Math.min(50 * times, 500),
+      connectionName: `pipebook-collab-${this.instanceId}`,
+    };
+    this.cmd = new Redis(opts.url, redisOptions);
+    this.reader = new Redis(opts.url, { ...redisOptions, connectionName: `pipebook-collab-reader-${this.instanceId}` });
+    for (const conn of [this.cmd, this.reader]) {
+      conn.on('error', (e: Error) => {
+        this.stats.lastError = e.message;
+      });
+      conn.on('close', () => this.onDown());
+      conn.on('ready', () => this.onReady());
+    }
+    this.reader.on('ready', () => {
+      this.readerClientId = null;
+      this.kick();
+    });
+    this.loop = this.readLoop();
+  }
+
+  get state(): RedisState {
+    if (this.cmd.status === 'ready' && this.reader.status === 'ready') return 'up';
+    return this.stats.downSince === null && this.stats.outages === 0 ? 'connecting' : 'down';
+  }
+
+  status() {
+    const state = this.state;
+    return {
+      instance: this.instanceId,
+      redis: state,
+      crossInstanceSync: state === 'up',
+      notebooksWatched: this.watches.size,
+      ...(state !== 'up' && this.stats.downSince ? { downForMs: Date.now() - this.stats.downSince } : {}),
+      ...(state !== 'up' && this.stats.lastError ? { lastError: this.stats.lastError } : {}),
+    };
+  }
+
+  isRemote(origin: unknown): boolean {
+    return origin === REDIS_ORIGIN;
+  }
+
+  roomLoaded(room: Room): void {
+    const w: Watch = { room, lastId: null };
+    this.watches.set(room.id, w);
+    void this.startWatch(w);
+  }
+
+  roomUnloaded(room: Room): void {
+    if (this.watches.get(room.id)?.room === room) this.watches.delete(room.id);
+    this.awarenessPending.delete(room);
+  }
+
+  committed(updates: Array<{ room: Room; update: Uint8Array }>): void {
+    if (updates.length === 0) return;
+    if (this.cmd.status !== 'ready') {
+      this.publishFailed(updates.length, 'redis not connected');
+      return;
+    }
+    // One pipeline for the whole group commit: one round trip however many updates and notebooks it holds.
+    const p = this.cmd.pipeline();
+    for (const { room, update } of updates) this.xadd(p, room.id, EntryKind.Update, update);
+    this.exec(p, updates.length);
+  }
+
+  awarenessChanged(room: Room, clientIds: number[]): void {
+    let set = this.awarenessPending.get(room);
+    if (!set) {
+      set = new Set();
+      this.awarenessPending.set(room, set);
+    }
+    for (const id of clientIds) set.add(id);
+    if (this.awarenessScheduled) return;
+    this.awarenessScheduled = true;
+    setImmediate(() => this.flushAwareness());
+  }
+
+  compact(room: Room): void {
+    const id = room.id;
+    if (this.compacting.has(id) || this.cmd.status !== 'ready') return;
+    this.compacting.add(id);
+    void (async () => {
+      const got = await this.cmd.set(leaseKey(id), this.instanceId, 'PX', this.leaseMs, 'NX');
+      if (got !== 'OK') {
+        this.stats.leaseDenied++;
+        return;
+      }
+      try {
+        if (this.compactor.compact(id).folded > 0) this.stats.compactions++;
+      } finally {
+        await this.cmd.eval(RELEASE_LEASE, 1, leaseKey(id), this.instanceId);
+      }
+    })()
+      .catch((e) => this.opts.log.warn(`compaction of ${id} skipped: ${(e as Error).message}`))
+      .finally(() => this.compacting.delete(id));
+  }
+
+  renderMetrics(): string {
+    const up = this.state === 'up' ? 1 : 0;
+    const lines: string[] = [];
+    const metric = (name: string, type: string, help: string, value: number) =>
+      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name} ${value}`);
+    metric('pipebook_cluster_redis_up', 'gauge', 'Redis reachable: updates reach other instances (1) or not (0).', up);
+    metric('pipebook_cluster_notebooks_watched', 'gauge', 'Notebook streams this instance reads.', this.watches.size);
+    metric('pipebook_cluster_published_total', 'counter', 'Entries sent to other instances.', this.stats.published);
+    metric(
+      'pipebook_cluster_publish_failures_total',
+      'counter',
+      'Updates not sent while Redis was away (recovered from the store).',
+      this.stats.publishFailures,
+    );
+    metric('pipebook_cluster_received_total', 'counter', 'Entries applied from other instances.', this.stats.received);
+    metric('pipebook_cluster_resyncs_total', 'counter', 'Notebooks re-read from the shared store.', this.stats.resyncs);
+    metric('pipebook_cluster_outages_total', 'counter', 'Times Redis became unreachable.', this.stats.outages);
+    metric('pipebook_cluster_compactions_total', 'counter', 'Leased compactions done here.', this.stats.compactions);
+    metric(
+      'pipebook_cluster_compaction_lease_denied_total',
+      'counter',
+      'Compactions left to another instance.',
+      this.stats.leaseDenied,
+    );
+    return `${lines.join('\n')}\n`;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.wake?.();
+    this.cmd.disconnect();
+    this.reader.disconnect();
+    await this.loop.catch(() => {});
+    this.compactor.close();
+  }
+
+  // --- internals -------------------------------------------------------------------------------------------------
+
+  private xadd(p: ReturnType<Redis['pipeline']>, notebookId: string, kind: string, data: Uint8Array): void {
+    const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    p.xadd(streamKey(notebookId), 'MAXLEN', '~', this.maxLen, '*', 'i', this.instanceId, 't', kind, 'd', buf);
+  }
+
+  private exec(p: ReturnType<Redis['pipeline']>, n: number): void {
+    p.exec()
+      .then((results) => {
+        const failed = (results ?? []).filter(([err]) => err).length;
+        this.stats.published += n - failed;
+        if (failed > 0) this.publishFailed(failed, 'XADD failed');
+      })
+      .catch((e: Error) => this.publishFailed(n, e.message));
+  }
+
+  private publishFailed(n: number, why: string): void {
+    this.stats.publishFailures += n;
+    this.stats.lastError = why;
+    this.mustRecover = true;
+    // Still connected (a single failed command): recover now rather than at the next reconnect.
+    if (this.state === 'up') setTimeout(() => this.recover(), 50).unref();
+  }
+
+  private flushAwareness(): void {
+    this.awarenessScheduled = false;
+    if (this.cmd.status !== 'ready') {
+      this.awarenessPending.clear();
+      return;
+    }
+    const p = this.cmd.pipeline();
+    let n = 0;
+    for (const [room, ids] of this.awarenessPending) {
+      if (room.closed) continue;
+      this.xadd(p, room.id, EntryKind.Awareness, awarenessProtocol.encodeAwarenessUpdate(room.awareness, [...ids]));
+      n++;
+    }
+    this.awarenessPending.clear();
+    if (n > 0) this.exec(p, n);
+  }
+
+  /**
+   * The start position is taken *after* the room loaded from the store, so updates committed in between would be
+   * missed; the store is therefore read once more after the position is known. Anything XADDed later is on the
+   * stream, anything earlier was committed before this second read (instances commit before they XADD).
+   */
+  private async startWatch(w: Watch): Promise<void> {
+    try {
+      const last = (await this.cmd.xrevrange(streamKey(w.room.id), '+', '-', 'COUNT', 1)) as Array<[string, string[]]>;
+      if (this.watches.get(w.room.id) !== w) return;
+      w.lastId = last[0]?.[0] ?? '0-0';
+      this.resyncFromStore(w.room);
+      this.kick();
+    } catch (e) {
+      // Redis is away: recover() starts the watch once it is back.
+      this.stats.lastError = (e as Error).message;
+      this.mustRecover = true;
+    }
+  }
+
+  private resyncFromStore(room: Room): void {
+    if (room.closed) return;
+    try {
+      const stored = this.opts.store.loadDoc(room.id);
+      const parts = stored.snapshot ? [stored.snapshot, ...stored.updates] : stored.updates;
+      if (parts.length > 0) Y.applyUpdate(room.doc, Y.mergeUpdates(parts), REDIS_ORIGIN);
+      this.stats.resyncs++;
+    } catch (e) {
+      this.opts.log.error(`resync of ${room.id} from the store failed`, e);
+    }
+  }
+
+  private onDown(): void {
+    if (this.closed) return;
+    if (this.stats.downSince === null) {
+      this.stats.downSince = Date.now();
+      this.stats.outages++;
+      this.mustRecover = true;
+      this.opts.log.warn('redis unreachable: updates no longer reach other instances until it is back');
+    }
+  }
+
+  private onReady(): void {
+    if (this.closed || this.state !== 'up') return;
+    if (this.stats.downSince !== null) {
+      this.opts.log.info(`redis back after ${Date.now() - this.stats.downSince} ms: resyncing from the store`);
+      this.stats.downSince = null;
+    }
+    if (this.mustRecover) this.recover();
+  }
+
+  /** After an outage: re-read every loaded notebook from the store and ask the other instances to do the same. */
+  private recover(): void {
+    if (this.closed || this.state !== 'up') return;
+    this.mustRecover = false;
+    const p = this.cmd.pipeline();
+    let n = 0;
+    for (const w of this.watches.values()) {
+      if (w.lastId === null) {
+        void this.startWatch(w);
+        continue;
+      }
+      this.resyncFromStore(w.room);
+      this.xadd(p, w.room.id, EntryKind.Resync, new Uint8Array(0));
+      n++;
+    }
+    if (n > 0) this.exec(p, n);
+    this.kick();
+  }
+
+  /** Makes the blocked XREAD return so the next one covers a new set of streams. */
+  private kick(): void {
+    if (this.wake) {
+      const wake = this.wake;
+      this.wake = null;
+      wake();
+      return;
+    }
+    if (this.blocked && this.readerClientId !== null && this.cmd.status === 'ready') {
+      this.cmd.client('UNBLOCK', this.readerClientId).catch(() => {});
+    }
+  }
+
+  private async readLoop(): Promise<void> {
+    while (!this.closed) {
+      const active = [...this.watches.entries()].filter(([, w]) => w.lastId !== null);
+      if (this.reader.status !== 'ready' || active.length === 0) {
+        // Woken by kick() (a watch started, Redis is back) or, as a backstop, after a short while.
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+          setTimeout(resolve, 250).unref();
+        });
+        this.wake = null;
+        continue;
+      }
+      try {
+        if (this.readerClientId === null) this.readerClientId = Number(await this.reader.client('ID'));
+        this.blocked = true;
+        const res = (await this.reader.xreadBuffer(
+          'COUNT',
+          1000,
+          'BLOCK',
+          5000,
+          'STREAMS',
+          ...active.map(([id]) => streamKey(id)),
+          ...active.map(([, w]) => w.lastId as string),
+        )) as Array<[Buffer, Array<[Buffer, Buffer[]]>]> | null;
+        this.blocked = false;
+        if (res) for (const [key, entries] of res) this.applyEntries(notebookOfKey(key.toString()), entries);
+      } catch (e) {
+        this.blocked = false;
+        if (this.closed) return;
+        this.stats.lastError = (e as Error).message;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  }
+
+  private applyEntries(notebookId: string, entries: Array<[Buffer, Buffer[]]>): void {
+    const w = this.watches.get(notebookId);
+    if (!w || w.lastId === null) return;
+    for (const [rawId, fields] of entries) {
+      const id = rawId.toString();
+      // A watch restarted while this read was in flight starts later: skip what it already covers.
+      if (!streamIdAfter(id, w.lastId)) continue;
+      w.lastId = id;
+      let from = '';
+      let kind = '';
+      let data: Buffer | undefined;
+      for (let i = 0; i + 1 < fields.length; i += 2) {
+        const k = fields[i].toString();
+        if (k === 'i') from = fields[i + 1].toString();
+        else if (k === 't') kind = fields[i + 1].toString();
+        else if (k === 'd') data = fields[i + 1];
+      }
+      if (from === this.instanceId || w.room.closed) continue;
+      this.stats.received++;
+      try {
+        if (kind === EntryKind.Update && data) Y.applyUpdate(w.room.doc, data, REDIS_ORIGIN);
+        else if (kind === EntryKind.Awareness && data)
+          awarenessProtocol.applyAwarenessUpdate(w.room.awareness, data, REDIS_ORIGIN);
+        else if (kind === EntryKind.Resync) this.resyncFromStore(w.room);
+      } catch (e) {
+        // An entry this instance cannot apply: the store holds the truth, so fall back to it.
+        this.opts.log.warn(`stream entry ${id} of ${notebookId} failed to apply: ${(e as Error).message}`);
+        this.resyncFromStore(w.room);
+      }
+    }
+  }
+}
