@@ -8,19 +8,18 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DuckDBInstance } from '@duckdb/node-api';
 import { SparkStandin, stringifySpark } from './standin/spark-standin.ts';
+import {
+  ACTIVE,
+  type LivySessionState,
+  parseTtl,
+  sessionJson,
+  statementJson,
+  statementOutput,
+  type TestSession,
+  type TestStatement,
+} from './wire.ts';
 
-export type LivySessionState =
-  | 'not_started'
-  | 'starting'
-  | 'idle'
-  | 'busy'
-  | 'shutting_down'
-  | 'error'
-  | 'dead'
-  | 'killed'
-  | 'success'
-  | 'recovering';
-export type LivyStatementState = 'waiting' | 'running' | 'available' | 'cancelling' | 'cancelled';
+export type { LivySessionState, LivyStatementState, TestSession } from './wire.ts';
 
 export interface LivyServerOptions {
   /** livy.server.csrf-protection.enabled */
@@ -43,45 +42,12 @@ export interface LivyServerOptions {
   seedSql?: string[];
 }
 
-interface TestStatement {
-  id: number;
-  code: string;
-  kind: string;
-  state: LivyStatementState;
-  output: unknown;
-  progress: number;
-  started: number;
-  completed: number;
-}
-
-export interface TestSession {
-  id: number;
-  name: string | null;
-  kind: string;
-  owner: string | null;
-  proxyUser: string | null;
-  state: LivySessionState;
-  log: string[];
-  statements: TestStatement[];
-  conf: Record<string, string>;
-  executionCount: number;
-  running?: TestStatement;
-  standin?: Promise<SparkStandin>;
-  timers: Set<NodeJS.Timeout>;
-  /** Livy 0.8 `ttl`: an idle session older than this is stopped and forgotten (404 afterwards). */
-  ttl: string | null;
-  ttlMs?: number;
-  expiry?: NodeJS.Timeout;
-}
-
 export interface RecordedRequest {
   method: string;
   path: string;
   headers: http.IncomingHttpHeaders;
   status: number;
 }
-
-const ACTIVE: LivySessionState[] = ['idle', 'busy'];
 
 export interface LivyTestServer {
   url: string;
@@ -114,13 +80,6 @@ export async function startLivyServer(
       if (!closed) fn();
     }, ms);
     s.timers.add(t);
-  };
-
-  /** Livy time strings: `500ms`, `30s`, `5m`, `1h`. */
-  const parseTtl = (v: unknown): number | undefined => {
-    const m = typeof v === 'string' ? /^(\d+)\s*(ms|s|m|h)$/.exec(v.trim()) : null;
-    if (!m) return undefined;
-    return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
   };
 
   /** Restarts the idle clock: any statement keeps a session alive; an idle one expires after its ttl. */
@@ -158,84 +117,9 @@ export async function startLivyServer(
     return s.standin;
   };
 
-  const sessionJson = (s: TestSession) => ({
-    id: s.id,
-    name: s.name,
-    appId: ACTIVE.includes(s.state) ? `application_1700000000000_${String(s.id).padStart(4, '0')}` : null,
-    owner: s.owner,
-    proxyUser: s.proxyUser,
-    kind: s.kind,
-    state: s.state,
-    appInfo: { driverLogUrl: null, sparkUiUrl: null },
-    log: s.log.slice(-10),
-    ttl: s.ttl,
-    idleTimeout: null,
-    driverMemory: null,
-    driverCores: 0,
-    executorMemory: null,
-    executorCores: 0,
-    conf: s.conf,
-    archives: [],
-    files: [],
-    heartbeatTimeoutInSecond: 0,
-    jars: [],
-    numExecutors: 0,
-    pyFiles: [],
-    queue: null,
-  });
-
-  const statementJson = (st: TestStatement) => ({
-    id: st.id,
-    code: st.code,
-    state: st.state,
-    output: st.output,
-    progress: st.progress,
-    started: st.started,
-    completed: st.completed,
-  });
-
   async function execute(s: TestSession, st: TestStatement): Promise<unknown> {
     const count = s.executionCount++;
-    const standin = await standinFor(s);
-    if (st.kind === 'sql') {
-      try {
-        const t = await standin.sql(st.code, options.sqlNumRows ?? 1000);
-        return {
-          status: 'ok',
-          execution_count: count,
-          data: {
-            'application/json': {
-              schema: {
-                type: 'struct',
-                fields: t.columns.map((c) => ({ name: c.name, type: c.type, nullable: true, metadata: {} })),
-              },
-              data: t.rows,
-            },
-          },
-        };
-      } catch (e) {
-        const msg = (e as Error).message;
-        return {
-          status: 'error',
-          execution_count: count,
-          ename: 'Error',
-          evalue: msg,
-          traceback: [`org.apache.spark.sql.AnalysisException: ${msg.split('\n')[0]}`, '\tat (Pipebook test stand-in)'],
-        };
-      }
-    }
-    if (st.kind === 'pyspark') {
-      const r = await standin.runPython(st.code);
-      if (r.status === 'ok') return { status: 'ok', execution_count: count, data: { 'text/plain': r.text } };
-      return { status: 'error', execution_count: count, ename: r.ename, evalue: r.evalue, traceback: r.traceback };
-    }
-    return {
-      status: 'error',
-      execution_count: count,
-      ename: 'NotImplementedError',
-      evalue: `The Pipebook test stand-in runs only sql and pyspark statements, not ${st.kind}.`,
-      traceback: [],
-    };
+    return statementOutput(await standinFor(s), st, count, options.sqlNumRows ?? 1000);
   }
 
   function pump(s: TestSession) {
