@@ -105,13 +105,15 @@ export class DocBridge {
         clearTimeout(timer);
         const code = ev.code === 4401 ? 'unauthorized' : ev.code === 4404 ? 'not_found' : 'forbidden';
         reject(new PipebookError(code, `The collaboration server refused the kernel: ${ev.reason || ev.code}`));
+        // Closed for good (notebook deleted, access withdrawn): the next open() connects afresh instead of using
+        // a replica nobody syncs any more; holders keep theirs until they release it.
+        if (this.replicas.get(notebookId)?.provider === provider) this.replicas.delete(notebookId);
       });
     });
     ready.catch(() => {
-      // A replica that never synced is dropped, so the next open() tries afresh.
+      // A replica that never synced is dropped, so the next open() tries afresh; the open() that waited for it
+      // releases it, which destroys it.
       if (this.replicas.get(notebookId)?.provider === provider) this.replicas.delete(notebookId);
-      provider.destroy();
-      doc.destroy();
     });
     const replica: Replica = { doc, provider, refs: 0, ready };
     this.replicas.set(notebookId, replica);
@@ -121,6 +123,11 @@ export class DocBridge {
   private releaseReplica(notebookId: string, r: Replica): void {
     r.refs = Math.max(0, r.refs - 1);
     if (r.refs > 0 || this.closed) return;
+    if (this.replicas.get(notebookId) !== r) {
+      r.provider.destroy();
+      r.doc.destroy();
+      return;
+    }
     r.idleTimer = setTimeout(() => {
       if (r.refs > 0) return;
       if (this.replicas.get(notebookId) === r) this.replicas.delete(notebookId);
