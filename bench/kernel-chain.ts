@@ -25,7 +25,7 @@ try {
   const partial: number[] = [];
   const recomputed: number[] = [];
   const forced: number[] = [];
-  for (let rep = 1; rep <= 3; rep++) {
+  for (let rep = 1; rep <= 5; rep++) {
     setSource(client.doc, id(CHANGED) as CellId, body(CHANGED, rep * 1000));
     // The edit reaches the kernel's replica through the collaboration server; a plan that still sees the old text
     // reuses everything and costs only the plan.
