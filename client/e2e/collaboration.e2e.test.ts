@@ -194,4 +194,62 @@ describe('collaboration in the browser', () => {
     await a.context.close();
     await c.context.close();
   });
+
+  it('adds, renames, duplicates, moves and deletes cells for everyone; undo takes back only your own changes', async () => {
+    const id = await newSharedNotebook('Structure');
+    const a = await openAs(browser, pb, `/notebooks/${id}`, tokens.alice);
+    const b = await openAs(browser, pb, `/notebooks/${id}`, tokens.bob);
+    await Promise.all([waitForEditor(a.page, 'big_orders'), waitForEditor(b.page, 'big_orders')]);
+    const namesOn = (page: Page) =>
+      page.evaluate(() =>
+        [...document.querySelectorAll('section[data-cell-name]')].map((s) => s.getAttribute('data-cell-name')),
+      );
+
+    // Rename rewrites the references in other cells, for both people.
+    const src = a.page.locator('section[data-cell-name="orders_src"]');
+    await src.getByRole('button', { name: 'Rename orders_src' }).click();
+    await src.getByLabel('Cell name').fill('orders_raw');
+    await src.getByLabel('Cell name').press('Enter');
+    await until('Bob sees the rewritten reference', async () =>
+      (await editorText(b.page, 'big_orders')).startsWith('SELECT * FROM orders_raw'),
+    );
+
+    // Add after the focused cell, then move it up with the keyboard.
+    await editorOf(a.page, 'big_orders').click();
+    await a.page.getByLabel('Kind of new cell').selectOption('sql');
+    await a.page.getByRole('button', { name: 'Add cell' }).click();
+    await until(
+      'the new cell follows big_orders for Bob',
+      async () => (await namesOn(b.page)).join(',') === 'orders_raw,big_orders,query,notes',
+    );
+    await waitForEditor(a.page, 'query');
+    await editorOf(a.page, 'query').click();
+    await a.page.keyboard.type('SELECT 1');
+    await a.page.keyboard.press('Alt+ArrowUp');
+    await until('moved for Bob', async () => (await namesOn(b.page)).join(',') === 'orders_raw,query,big_orders,notes');
+    expect(await editorText(b.page, 'query')).toBe('SELECT 1');
+
+    // Duplicate and delete from Bob's side.
+    await b.page.getByRole('button', { name: 'Duplicate notes' }).click();
+    await until('copy shown to Alice', async () => (await namesOn(a.page)).includes('notes_copy'));
+    b.page.once('dialog', (d) => void d.accept());
+    await b.page.getByRole('button', { name: 'Delete notes_copy' }).click();
+    await until('copy gone for Alice', async () => !(await namesOn(a.page)).includes('notes_copy'));
+
+    // Bob types after Alice's changes; Alice's undo reverts her move, then her cell, never Bob's text.
+    await editorOf(b.page, 'notes').click();
+    await b.page.keyboard.press('Control+End');
+    await b.page.keyboard.type(' (bob)');
+    await until('Bob’s text reaches Alice', async () => (await editorText(a.page, 'notes')) === '# Notes (bob)');
+    const undo = a.page.getByRole('button', { name: 'Undo' });
+    await undo.click();
+    await until('move undone', async () => (await namesOn(b.page)).join(',') === 'orders_raw,big_orders,query,notes');
+    await undo.click();
+    await undo.click();
+    await until('Alice’s cell undone for Bob', async () => !(await namesOn(b.page)).includes('query'));
+    expect(await editorText(b.page, 'notes')).toBe('# Notes (bob)');
+    expect(await editorText(a.page, 'notes')).toBe('# Notes (bob)');
+    await a.context.close();
+    await b.context.close();
+  });
 });

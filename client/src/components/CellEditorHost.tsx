@@ -1,6 +1,6 @@
 import type { CellId } from '@pipebook/shared';
 import type { Dialect } from '@pipebook/shared/compile/dialect';
-import { createEffect, createSignal, on, onCleanup, onMount, Show } from 'solid-js';
+import { createEffect, on, onCleanup, onMount } from 'solid-js';
 import {
   type CellEditorHandle,
   createCellEditor,
@@ -25,20 +25,16 @@ export interface CellEditorHostProps {
   ref?(handle: CellEditorHandle): void;
 }
 
-/**
- * Shows the cell's text at once as a plain block, then swaps in the CodeMirror editor when the mount queue gets to
- * it (or at once on click/focus). Same font and padding, so the swap moves nothing on screen.
- */
+/** The cell's CodeMirror editor, created when the host mounts and bound to the cell's Y.Text until it unmounts. */
 export function CellEditorHost(props: CellEditorHostProps) {
   const s = props.session;
-  const text = s.store.text(props.id);
-  const [handle, setHandle] = createSignal<CellEditorHandle>();
-  const [initial] = createSignal(text?.toString() ?? '');
   let box!: HTMLDivElement;
+  let handle: CellEditorHandle | undefined;
 
-  const mount = () => {
-    if (handle() || !text) return;
-    const h = createCellEditor({
+  onMount(() => {
+    const text = s.store.text(props.id);
+    if (!text) return;
+    handle = createCellEditor({
       parent: box,
       text,
       awareness: s.conn.awareness,
@@ -55,49 +51,26 @@ export function CellEditorHost(props: CellEditorHostProps) {
       onFocus: () => s.focus(props.id),
       onEscape: () => props.onEscape(),
     });
-    setHandle(h);
-    props.ref?.(h);
-    box.parentElement!.dataset.editor = 'ready';
-  };
-
-  onMount(() => {
-    const unregister = s.mountQueue.add(props.id, mount, () => {
-      const r = box.getBoundingClientRect();
-      return r.top < 0 ? 1e6 - r.top : r.top;
-    });
-    onCleanup(() => {
-      unregister();
-      handle()?.destroy();
-    });
+    props.ref?.(handle);
+    box.dataset.editor = 'ready';
+    onCleanup(() => handle?.destroy());
   });
 
   createEffect(
     on(
       () => props.dialect,
-      (d) => handle()?.setDialect(d),
+      (d) => handle?.setDialect(d),
       { defer: true },
     ),
   );
-  createEffect(() => handle()?.setReadOnly(s.readOnly()));
-  createEffect(() => handle()?.setError(props.error));
-
-  return (
-    <div
-      class="cell-editor"
-      onPointerDown={() => s.mountQueue.now(props.id)}
-      onFocusIn={() => {
-        if (!handle()) {
-          s.mountQueue.now(props.id);
-          handle()?.view.focus();
-        }
-      }}
-    >
-      <Show when={!handle()}>
-        <pre class="cell-editor-static" tabindex="-1">
-          {initial() || ' '}
-        </pre>
-      </Show>
-      <div ref={box} />
-    </div>
+  createEffect(on(s.readOnly, (r) => handle?.setReadOnly(r), { defer: true }));
+  createEffect(
+    on(
+      () => props.error,
+      (e) => handle?.setError(e),
+      { defer: !props.error },
+    ),
   );
+
+  return <div class="cell-editor" ref={box} />;
 }

@@ -1,7 +1,8 @@
 import { type CellId, isVisualKind, producesRelation, replaceText } from '@pipebook/shared';
-import { createEffect, createMemo, createSignal, For, on, Show } from 'solid-js';
+import { createEffect, createMemo, createSignal, For, on, onCleanup, onMount, Show } from 'solid-js';
 import type { CellEditorHandle, RunScope } from '../editor/cell-editor.ts';
 import { formatSql } from '../editor/format.ts';
+import { PreviewPanel } from '../preview/PreviewPanel.tsx';
 import { describeRun } from '../state/run-status.ts';
 import type { NotebookSession } from '../state/session.ts';
 import { CellEditorHost } from './CellEditorHost.tsx';
@@ -16,13 +17,24 @@ export function CellView(props: { session: NotebookSession; id: CellId; index: n
   const run = () => s.store.runs[props.id];
   const engine = () => meta()?.engine ?? s.store.meta().defaultEngine;
   const dialect = () => s.runtime.dialectOf(engine());
-  const status = createMemo(() => describeRun(run(), s.pipeline().hashes.get(props.id)));
-  const others = () => s.presence.othersIn(props.id);
+  const hash = createMemo(() => s.pipeline().hashes.get(props.id));
+  const status = createMemo(() => describeRun(run(), hash()), undefined, {
+    equals: (a, b) => a.label === b.label && a.stale === b.stale && a.status === b.status && a.fraction === b.fraction,
+  });
+  const others = createMemo(() => s.presence.othersIn(props.id), undefined, {
+    equals: (a, b) =>
+      a.length === b.length && a.every((p, i) => p.clientId === b[i].clientId && p.color === b[i].color),
+  });
   const [renaming, setRenaming] = createSignal(false);
   const [renameError, setRenameError] = createSignal<string>();
   const [dropTarget, setDropTarget] = createSignal(false);
   let section!: HTMLElement;
   let editor: CellEditorHandle | undefined;
+  // A cell first renders as a light shell (name and text); its toolbar, editor, form, status and results come when
+  // the mount queue gets to it, or at once when someone clicks or focuses it. Opening a long notebook stays fast.
+  const [full, setFull] = createSignal(false);
+  const initialText = s.store.text(props.id)?.toString() ?? '';
+  onMount(() => onCleanup(s.mountQueue.add(props.id, () => setFull(true))));
 
   const hasEditor = () => {
     const k = meta()?.kind;
@@ -42,15 +54,18 @@ export function CellView(props: { session: NotebookSession; id: CellId; index: n
     s.store.ops.move(props.id, to);
     s.focus(props.id, { scroll: true, editor: !!editor?.view.hasFocus });
   };
-  const format = () => {
+  const format = async (): Promise<void> => {
     const text = s.store.text(props.id);
     if (!text || meta()?.kind !== 'sql' || s.readOnly()) return;
     try {
-      const next = formatSql(text.toString(), dialect());
-      // The same origin as typing, so Format is undone like any other edit of yours.
+      const before = text.toString();
+      const next = await formatSql(before, dialect());
+      // The same origin as typing, so Format is undone like any other edit of yours. If someone typed while the
+      // formatter loaded, format again rather than overwrite their keystrokes with a stale result.
+      if (text.toString() !== before) return format();
       s.store.doc.transact(() => replaceText(text, next), s.store.origin);
+      setRenameError(undefined);
     } catch (e) {
-      s.runtime.clearNotice();
       setRenameError(`Cannot format: ${(e as Error).message.split('\n')[0]}`);
     }
   };
@@ -120,7 +135,11 @@ export function CellView(props: { session: NotebookSession; id: CellId; index: n
           data-cell-name={m().name}
           aria-label={`Cell ${m().name} (${m().kind})`}
           tabindex="0"
-          onFocusIn={() => s.focus(props.id)}
+          onPointerDown={() => s.mountQueue.now(props.id)}
+          onFocusIn={() => {
+            s.mountQueue.now(props.id);
+            s.focus(props.id);
+          }}
           onKeyDown={onSectionKey}
           onDragOver={(e) => {
             if (e.dataTransfer?.types.includes(DRAG_TYPE)) {
@@ -195,119 +214,126 @@ export function CellView(props: { session: NotebookSession; id: CellId; index: n
               </form>
             </Show>
             <span class="cell-kind">{m().kind}</span>
-            <Show when={m().kind !== 'markdown'}>
-              <label class="engine">
-                <span class="visually-hidden">Engine for {m().name}</span>
-                <select
-                  value={m().engine ?? ''}
-                  disabled={s.readOnly()}
-                  onChange={(e) => s.store.ops.setEngine(props.id, e.currentTarget.value || undefined)}
-                >
-                  <option value="">default ({s.store.meta().defaultEngine})</option>
-                  <For each={s.runtime.engines()}>{(en) => <option value={en.name}>{en.label}</option>}</For>
-                </select>
-              </label>
-            </Show>
-            <ul class="cell-peers" aria-label={`People in ${m().name}`}>
-              <For each={others()}>
-                {(p) => (
-                  <li style={{ '--peer': p.color }} title={p.name}>
-                    {p.name}
-                  </li>
-                )}
-              </For>
-            </ul>
-            <div class="cell-actions" role="toolbar" aria-label={`Actions for ${m().name}`}>
-              <Show when={canRun()}>
-                <Show
-                  when={status().busy}
-                  fallback={
-                    <>
-                      <button
-                        type="button"
-                        class="first"
-                        disabled={s.readOnly()}
-                        onClick={() => doRun('cell')}
-                        title="Shift+Enter"
-                      >
-                        Run
-                      </button>
-                      <button
-                        type="button"
-                        disabled={s.readOnly()}
-                        onClick={() => doRun('upstream')}
-                        title="Ctrl+Shift+Enter"
-                      >
-                        Run with upstream
-                      </button>
-                      <button
-                        type="button"
-                        disabled={s.readOnly()}
-                        onClick={() => doRun('downstream')}
-                        title="Alt+Shift+Enter"
-                      >
-                        Run with downstream
-                      </button>
-                    </>
-                  }
-                >
-                  <button
-                    type="button"
-                    class="first"
+            <Show when={full()}>
+              <Show when={m().kind !== 'markdown'}>
+                <label class="engine">
+                  <span class="visually-hidden">Engine for {m().name}</span>
+                  <select
+                    value={m().engine ?? ''}
                     disabled={s.readOnly()}
-                    onClick={() => run() && void s.runtime.cancel(run()!.runId)}
+                    onChange={(e) => s.store.ops.setEngine(props.id, e.currentTarget.value || undefined)}
                   >
-                    Cancel
+                    <option value="">default ({s.store.meta().defaultEngine})</option>
+                    <For each={s.runtime.engines()}>{(en) => <option value={en.name}>{en.label}</option>}</For>
+                  </select>
+                </label>
+              </Show>
+              <ul class="cell-peers" aria-label={`People in ${m().name}`}>
+                <For each={others()}>
+                  {(p) => (
+                    <li style={{ '--peer': p.color }} title={p.name}>
+                      {p.name}
+                    </li>
+                  )}
+                </For>
+              </ul>
+              <div class="cell-actions" role="toolbar" aria-label={`Actions for ${m().name}`}>
+                <Show when={canRun()}>
+                  <Show
+                    when={status().busy}
+                    fallback={
+                      <>
+                        <button
+                          type="button"
+                          class="first"
+                          disabled={s.readOnly()}
+                          onClick={() => doRun('cell')}
+                          title="Shift+Enter"
+                        >
+                          Run
+                        </button>
+                        <button
+                          type="button"
+                          disabled={s.readOnly()}
+                          onClick={() => doRun('upstream')}
+                          title="Ctrl+Shift+Enter"
+                        >
+                          Run with upstream
+                        </button>
+                        <button
+                          type="button"
+                          disabled={s.readOnly()}
+                          onClick={() => doRun('downstream')}
+                          title="Alt+Shift+Enter"
+                        >
+                          Run with downstream
+                        </button>
+                      </>
+                    }
+                  >
+                    <button
+                      type="button"
+                      class="first"
+                      disabled={s.readOnly()}
+                      onClick={() => run() && void s.runtime.cancel(run()!.runId)}
+                    >
+                      Cancel
+                    </button>
+                  </Show>
+                </Show>
+                <Show when={m().kind === 'sql'}>
+                  <button type="button" disabled={s.readOnly()} onClick={() => void format()} title="Shift+Alt+F">
+                    Format
                   </button>
                 </Show>
-              </Show>
-              <Show when={m().kind === 'sql'}>
-                <button type="button" disabled={s.readOnly()} onClick={format} title="Shift+Alt+F">
-                  Format
+                <button
+                  type="button"
+                  aria-label={`Move ${m().name} up`}
+                  disabled={s.readOnly() || props.index === 0}
+                  onClick={() => move(-1)}
+                >
+                  ↑
                 </button>
-              </Show>
-              <button
-                type="button"
-                aria-label={`Move ${m().name} up`}
-                disabled={s.readOnly() || props.index === 0}
-                onClick={() => move(-1)}
-              >
-                ↑
-              </button>
-              <button
-                type="button"
-                aria-label={`Move ${m().name} down`}
-                disabled={s.readOnly() || props.index >= props.total - 1}
-                onClick={() => move(1)}
-              >
-                ↓
-              </button>
-              <button
-                type="button"
-                aria-label={`Duplicate ${m().name}`}
-                disabled={s.readOnly()}
-                onClick={() => s.store.ops.duplicate(props.id)}
-              >
-                Duplicate
-              </button>
-              <button
-                type="button"
-                aria-label={`Delete ${m().name}`}
-                disabled={s.readOnly()}
-                onClick={() => {
-                  if (window.confirm(`Delete cell "${m().name}"? Undo brings it back.`)) s.store.ops.remove(props.id);
-                }}
-              >
-                Delete
-              </button>
-            </div>
+                <button
+                  type="button"
+                  aria-label={`Move ${m().name} down`}
+                  disabled={s.readOnly() || props.index >= props.total - 1}
+                  onClick={() => move(1)}
+                >
+                  ↓
+                </button>
+                <button
+                  type="button"
+                  aria-label={`Duplicate ${m().name}`}
+                  disabled={s.readOnly()}
+                  onClick={() => s.store.ops.duplicate(props.id)}
+                >
+                  Duplicate
+                </button>
+                <button
+                  type="button"
+                  aria-label={`Delete ${m().name}`}
+                  disabled={s.readOnly()}
+                  onClick={() => {
+                    if (window.confirm(`Delete cell "${m().name}"? Undo brings it back.`)) s.store.ops.remove(props.id);
+                  }}
+                >
+                  Delete
+                </button>
+              </div>
+            </Show>
           </header>
           <Show when={renameError()}>
             <p role="alert" class="error">
               {renameError()}
             </p>
           </Show>
-          <Show when={hasEditor()}>
+          <Show when={hasEditor() && !full()}>
+            <div class="cell-editor">
+              <pre class="cell-editor-static">{initialText || ' '}</pre>
+            </div>
+          </Show>
+          <Show when={hasEditor() && full()}>
             <CellEditorHost
               session={s}
               id={props.id}
@@ -317,14 +343,14 @@ export function CellView(props: { session: NotebookSession; id: CellId; index: n
               error={editorError()}
               onRun={doRun}
               onMove={move}
-              onFormat={format}
+              onFormat={() => void format()}
               onEscape={() => section.focus()}
               ref={(h) => {
                 editor = h;
               }}
             />
           </Show>
-          <Show when={hasForm()}>
+          <Show when={hasForm() && full()}>
             <VisualStepForm
               kind={m().kind}
               config={m().config}
@@ -378,8 +404,11 @@ export function CellView(props: { session: NotebookSession; id: CellId; index: n
               </p>
             </Show>
           </Show>
-          <Show when={showResults()} keyed>
+          <Show when={full() && showResults()} keyed>
             {(_runId) => <ResultsPanel notebookId={s.id} cellId={props.id} cellName={m().name} />}
+          </Show>
+          <Show when={full() && m().kind !== 'markdown' && m().kind !== 'pyspark'}>
+            <PreviewPanel session={s} cellId={props.id} cellName={m().name} />
           </Show>
         </section>
       )}

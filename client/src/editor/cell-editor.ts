@@ -67,8 +67,18 @@ export function errorRange(doc: string, err: ReportedError): { from: number; to:
   return { from: start, to: end };
 }
 
+// One language support per dialect, shared by every editor: building it computes the keyword completions, which
+// would otherwise be repeated for each of hundreds of cells.
+const SQL_SUPPORT = new Map<Dialect, Extension>();
+
 function languageExt(lang: EditorLanguage, dialect: Dialect): Extension {
-  return lang === 'sql' ? sql({ dialect: codemirrorDialect(dialect), upperCaseKeywords: true }) : [];
+  if (lang !== 'sql') return [];
+  let ext = SQL_SUPPORT.get(dialect);
+  if (!ext) {
+    ext = sql({ dialect: codemirrorDialect(dialect), upperCaseKeywords: true });
+    SQL_SUPPORT.set(dialect, ext);
+  }
+  return ext;
 }
 
 export function createCellEditor(o: CellEditorOptions): CellEditorHandle {

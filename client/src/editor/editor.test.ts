@@ -41,8 +41,10 @@ describe('completion schema', () => {
 });
 
 describe('format', () => {
-  it('formats in the engine’s dialect with upper-case keywords', () => {
-    expect(formatSql('select a,b from t where x=1', 'duckdb')).toBe('SELECT\n  a,\n  b\nFROM\n  t\nWHERE\n  x = 1');
-    expect(formatSql('select `a b` from t', 'databricks')).toContain('`a b`');
+  it('formats in the engine’s dialect with upper-case keywords', async () => {
+    expect(await formatSql('select a,b from t where x=1', 'duckdb')).toBe(
+      'SELECT\n  a,\n  b\nFROM\n  t\nWHERE\n  x = 1',
+    );
+    expect(await formatSql('select `a b` from t', 'databricks')).toContain('`a b`');
   });
 });

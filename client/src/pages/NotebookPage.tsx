@@ -1,8 +1,7 @@
 import { CELL_KINDS, type CellId, type CellKind } from '@pipebook/shared';
-import { createSignal, For, onCleanup, onMount, Show } from 'solid-js';
+import { createSignal, For, lazy, onCleanup, onMount, Show, Suspense } from 'solid-js';
 import { CellView } from '../components/CellView.tsx';
 import { ConnectionBadge } from '../components/ConnectionBadge.tsx';
-import { DagView } from '../components/DagView.tsx';
 import { PresenceBar } from '../components/PresenceBar.tsx';
 import { CopilotPanel } from '../copilot/CopilotPanel.tsx';
 import { GitPanel } from '../git/GitPanel.tsx';
@@ -11,6 +10,9 @@ import { describeRun } from '../state/run-status.ts';
 import { createNotebookSession } from '../state/session.ts';
 
 type Panel = 'none' | 'git' | 'copilot';
+
+// The layout library is needed only in the pipeline view: load it when that view first opens.
+const DagView = lazy(() => import('../components/DagView.tsx').then((m) => ({ default: m.DagView })));
 
 export function NotebookPage(props: { id: string }) {
   const s = createNotebookSession(props.id);
@@ -186,18 +188,20 @@ export function NotebookPage(props: { id: string }) {
         </main>
         <Show when={s.view() === 'pipeline'}>
           <main class="pipeline" aria-label="Pipeline view">
-            <DagView
-              cells={s.store
-                .order()
-                .map((id) => ({ id, name: s.store.cells[id]?.name ?? id, kind: s.store.cells[id]?.kind ?? 'sql' }))}
-              edges={s.pipeline().edges}
-              statusOf={statusOf}
-              errorOf={(id) => s.pipeline().errors[id]?.message}
-              onSelect={(id) => {
-                s.setView('cells');
-                queueMicrotask(() => s.focus(id as CellId, { scroll: true, editor: true }));
-              }}
-            />
+            <Suspense fallback={<p aria-busy="true">Laying out the pipeline…</p>}>
+              <DagView
+                cells={s.store
+                  .order()
+                  .map((id) => ({ id, name: s.store.cells[id]?.name ?? id, kind: s.store.cells[id]?.kind ?? 'sql' }))}
+                edges={s.pipeline().edges}
+                statusOf={statusOf}
+                errorOf={(id) => s.pipeline().errors[id]?.message}
+                onSelect={(id) => {
+                  s.setView('cells');
+                  queueMicrotask(() => s.focus(id as CellId, { scroll: true, editor: true }));
+                }}
+              />
+            </Suspense>
           </main>
         </Show>
         <Show when={panel() !== 'none'}>

@@ -89,7 +89,7 @@ function sameIds(a: readonly string[], b: readonly string[]): boolean {
 
 export function createNotebookStore(doc: Y.Doc, userId: string, opts: { textSettleMs?: number } = {}): NotebookStore {
   const origin = createOrigin('user', userId);
-  const settleMs = opts.textSettleMs ?? 150;
+  const settleMs = opts.textSettleMs ?? 250;
   const [order, setOrder] = createSignal<CellId[]>(readOrder(doc), { equals: sameIds });
   const [meta, setMeta] = createSignal<NotebookMeta>(readMeta(doc));
   const [cells, setCells] = createStore<Record<string, CellMeta>>({});
@@ -113,15 +113,29 @@ export function createNotebookStore(doc: Y.Doc, userId: string, opts: { textSett
   refreshCells('all');
   setRunsStore(reconcile(readRuns(doc)));
 
-  // Text changes arrive per keystroke from everyone; the graph, compiler and completions only need them settled.
+  // Text changes arrive per keystroke from everyone; the graph, compiler and completions only need them settled,
+  // and recomputing them must never delay a keystroke: after the settle time, wait for an idle moment.
   let textTimer: ReturnType<typeof setTimeout> | undefined;
+  let idleHandle: number | undefined;
+  const idle = (cb: () => void) =>
+    typeof requestIdleCallback === 'function'
+      ? requestIdleCallback(cb, { timeout: 1000 })
+      : (setTimeout(cb, 0) as unknown as number);
+  const cancelIdle = (h: number) =>
+    typeof cancelIdleCallback === 'function' ? cancelIdleCallback(h) : clearTimeout(h);
   const refreshSnapshots = () => {
     if (textTimer) clearTimeout(textTimer);
+    if (idleHandle !== undefined) cancelIdle(idleHandle);
     textTimer = undefined;
+    idleHandle = undefined;
     setSnapshots(readCells(doc));
   };
   const scheduleSnapshots = () => {
-    if (textTimer === undefined) textTimer = setTimeout(refreshSnapshots, settleMs);
+    if (textTimer !== undefined || idleHandle !== undefined) return;
+    textTimer = setTimeout(() => {
+      textTimer = undefined;
+      idleHandle = idle(refreshSnapshots);
+    }, settleMs);
   };
 
   const onCells = (events: Array<Y.YEvent<Y.AbstractType<unknown>>>) => {
@@ -234,6 +248,7 @@ export function createNotebookStore(doc: Y.Doc, userId: string, opts: { textSett
     canRedo,
     dispose() {
       if (textTimer) clearTimeout(textTimer);
+      if (idleHandle !== undefined) cancelIdle(idleHandle);
       cellsMap(doc).unobserveDeep(onCells);
       orderArray(doc).unobserve(onOrder);
       metaMap(doc).unobserve(onMeta);

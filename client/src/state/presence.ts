@@ -53,7 +53,10 @@ export function createPresence(awareness: Awareness, me: Identity): PresenceStor
   const { color, light } = colorFor(me.id);
   awareness.setLocalStateField('user', { id: me.id, name: me.name, color, colorLight: light });
   const read = () => peersFromStates(awareness.getStates() as Map<number, Record<string, unknown>>, awareness.clientID);
-  const [peers, setPeers] = createSignal<Peer[]>(read());
+  // Cursor moves inside a cell change awareness on every keystroke; only who is here and in which cell matters here.
+  const key = (ps: Peer[]) =>
+    ps.map((p) => `${p.clientId}\u0000${p.name}\u0000${p.color}\u0000${p.cellId ?? ''}`).join('\u0001');
+  const [peers, setPeers] = createSignal<Peer[]>(read(), { equals: (a, b) => key(a) === key(b) });
   const onChange = () => setPeers(read());
   awareness.on('change', onChange);
   return {
