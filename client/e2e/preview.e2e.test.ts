@@ -197,6 +197,9 @@ describe('instant preview', () => {
     await panel('per_customer').getByRole('button', { name: 'Preview', exact: true }).click();
     await panel('per_customer').and(page.locator('[data-state="ready"]')).waitFor({ timeout: 60_000 });
     expect(await previewRows('per_customer')).toEqual(expected(1000).rows);
+    expect(await panel('per_customer').locator('.preview-summary').textContent()).toContain(
+      '10,000 first rows of orders (kept in this browser)',
+    );
     await context.setOffline(false);
   });
 });
