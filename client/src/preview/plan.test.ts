@@ -78,9 +78,9 @@ describe('messages for what the browser engine cannot run', () => {
     expect(
       explainPreviewError('Catalog Error: Type with name VARIANT does not exist!', 'sf', 'snowflake').construct,
     ).toBe('VARIANT');
-    expect(explainPreviewError('Parser Error: syntax error at or near "QUALIFY2"', 'spark', 'spark').message).toMatch(
-      /"QUALIFY2" is spark syntax/,
-    );
+    expect(
+      explainPreviewError('Parser Error: syntax error at or near "QUALIFY2"', 'spark', 'databricks').message,
+    ).toMatch(/"QUALIFY2" is databricks syntax/);
   });
 
   it('explains that a warehouse table read directly has no sample', () => {
