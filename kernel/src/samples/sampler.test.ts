@@ -29,7 +29,7 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const cells: CellSnapshot[] = [
+const cells = [
   { id: 'c_items', name: 'items', kind: 'source', source: '', config: { type: 'table', table: 'items' } },
   {
     id: 'c_people',
@@ -39,7 +39,7 @@ const cells: CellSnapshot[] = [
     config: { type: 'file', path: 'people.csv', format: 'csv' },
   },
   { id: 'c_sql', name: 'cheap', kind: 'sql', source: 'SELECT * FROM items WHERE price < 5', config: {} },
-];
+] as unknown as CellSnapshot[];
 const deps = () => ({
   warehouse: wh,
   dataDir: path.join(dir, 'data'),

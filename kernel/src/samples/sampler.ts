@@ -134,12 +134,13 @@ export interface SamplerDeps {
 export async function sampleSource(
   deps: SamplerDeps,
   cells: CellSnapshot[],
-  cellId: CellId,
+  cellId: string,
   opts: SampleOptions,
   signal: AbortSignal = new AbortController().signal,
 ): Promise<Sample> {
   const cell = cells.find((c) => c.id === cellId);
   if (!cell) throw new PipebookError('not_found', `Cell ${cellId} does not exist (it may have been deleted).`);
+  const id: CellId = cell.id;
   if (cell.kind !== 'source')
     throw new PipebookError(
       'bad_request',
@@ -148,7 +149,7 @@ export async function sampleSource(
     );
   const engine = deps.engineFor(cell);
   const dialect = engine.info.dialect;
-  const compiled = compileCell(cells, cellId, dialect, {
+  const compiled = compileCell(cells, id, dialect, {
     resolveFile: (p) => resolveDataPath(deps.dataDir, p, { mustExist: true }),
   });
   let page: Page;
@@ -164,7 +165,7 @@ export async function sampleSource(
   const more = page.rowsJs.length > opts.rows;
   const enc = encodeWithinCap(page, opts.rows, opts.maxBytes);
   return {
-    cellId,
+    cellId: id,
     columns: page.columns,
     rowCount: enc.rowCount,
     truncated: more || enc.cappedByBytes,
