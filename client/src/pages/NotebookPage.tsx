@@ -4,6 +4,7 @@ import { CellView } from '../components/CellView.tsx';
 import { ConnectionBadge } from '../components/ConnectionBadge.tsx';
 import { PresenceBar } from '../components/PresenceBar.tsx';
 import { CopilotPanel } from '../copilot/CopilotPanel.tsx';
+import { NotebookEngines } from '../engines/NotebookEngines.tsx';
 import { GitPanel } from '../git/GitPanel.tsx';
 import { navigate } from '../router.ts';
 import { describeRun } from '../state/run-status.ts';
@@ -151,6 +152,7 @@ export function NotebookPage(props: { id: string }) {
             Run all
           </button>
         </fieldset>
+        <NotebookEngines session={s} />
         <fieldset class="toolbar-group">
           <legend class="visually-hidden">Panels</legend>
           <button
