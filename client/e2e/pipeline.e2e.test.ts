@@ -3,7 +3,16 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, openAs, type Pipebook, ROOT, startPipebook, until, waitForEditor } from './harness.ts';
+import {
+  editorText,
+  launchBrowser,
+  openAs,
+  type Pipebook,
+  ROOT,
+  startPipebook,
+  until,
+  waitForEditor,
+} from './harness.ts';
 
 let pb: Pipebook;
 let browser: Browser;
@@ -149,6 +158,42 @@ describe('running a pipeline together', () => {
     await until('the cell has focus', async () =>
       a.page.evaluate(() => !!document.activeElement?.closest('section[data-cell-name="orders_clean"]')),
     );
+    await a.context.close();
+  });
+
+  it('completes cell and column names, formats in the engine’s dialect, and underlines an engine error at its line', async () => {
+    const a = await openAs(browser, pb, `/notebooks/${notebookId}`, tokens.alice);
+    await waitForEditor(a.page, 'top_countries');
+    await a.page.locator('section[data-cell-name="revenue_report"]').click();
+    await a.page.getByRole('button', { name: 'Add cell' }).click();
+    await waitForEditor(a.page, 'query');
+    const q = cell(a.page, 'query');
+    await q.locator('.cm-content').click();
+    await a.page.keyboard.type('select country from revenue_by_c');
+    const option = a.page.locator('.cm-tooltip-autocomplete li', { hasText: 'revenue_by_country' });
+    await option.waitFor();
+    await a.page.keyboard.press('Enter');
+    await until(
+      'completion applied',
+      async () => (await editorText(a.page, 'query')) === 'select country from revenue_by_country',
+    );
+
+    await q.getByRole('button', { name: 'Format' }).click();
+    await until(
+      'formatted',
+      async () => (await editorText(a.page, 'query')) === 'SELECT\n  country\nFROM\n  revenue_by_country',
+    );
+
+    // Break line 2 and run: the kernel's error comes back mapped to the cell's own line.
+    await q.locator('.cm-line').nth(1).click();
+    await a.page.keyboard.press('End');
+    await a.page.keyboard.type('_missing');
+    await q.getByRole('button', { name: 'Run', exact: true }).click();
+    await q.locator('.cell-status[data-status="error"]').waitFor({ timeout: 60_000 });
+    await expect(q.locator('.run-error').textContent()).resolves.toMatch(/country_missing[\s\S]*\(line 2\)/);
+    const underlined = q.locator('.cm-line').nth(1).locator('.cm-lintRange-error');
+    await underlined.waitFor();
+    expect(await underlined.textContent()).toContain('country_missing');
     await a.context.close();
   });
 });

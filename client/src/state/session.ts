@@ -76,13 +76,35 @@ export function createNotebookSession(id: string): NotebookSession {
     }),
   );
 
-  const completionSchema = createMemo(() =>
-    buildCompletionSchema(
-      runtime.catalog(),
-      store.snapshots().map((c) => ({ id: c.id, name: c.name, kind: c.kind, columns: store.runs[c.id]?.columns })),
-      undefined,
-    ),
+  // Rebuilt only when a name, kind or column list changes, not on every settled keystroke: completion sources are
+  // cached per schema object, and building one over hundreds of cells is not free.
+  const completionInput = createMemo(
+    () => ({
+      catalog: runtime.catalog(),
+      cells: store
+        .snapshots()
+        .map((c) => ({ id: c.id, name: c.name, kind: c.kind, columns: store.runs[c.id]?.columns })),
+    }),
+    undefined,
+    {
+      equals: (a, b) =>
+        a.catalog === b.catalog &&
+        a.cells.length === b.cells.length &&
+        a.cells.every((c, i) => {
+          const d = b.cells[i];
+          return (
+            c.id === d.id &&
+            c.name === d.name &&
+            c.kind === d.kind &&
+            JSON.stringify(c.columns) === JSON.stringify(d.columns)
+          );
+        }),
+    },
   );
+  const completionSchema = createMemo(() => {
+    const input = completionInput();
+    return buildCompletionSchema(input.catalog, input.cells, undefined);
+  });
   createEffect(
     on(
       () => [runtime.engines(), store.meta().defaultEngine] as const,
