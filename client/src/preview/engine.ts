@@ -118,6 +118,8 @@ async function start(): Promise<PreviewEngine> {
   await conn.query('SET autoload_known_extensions = false');
   await conn.query('SELECT 1');
   const startMs = performance.now() - t0;
+  // For the benchmark and the browser's performance panel.
+  performance.measure('pipebook-preview-engine-start', { start: t0, duration: startMs });
   const loaded = new Map<string, string>();
   // One connection, one statement at a time: previews of several cells queue behind each other.
   let tail: Promise<unknown> = Promise.resolve();

@@ -68,7 +68,7 @@ function debounceFromStorage(): number | undefined {
 export function createCellPreview(opts: PreviewOptions): CellPreview {
   const [state, setState] = createSignal<PreviewState>({ kind: 'idle' });
   const [active, setActive] = createSignal(false);
-  const debounceMs = opts.debounceMs ?? debounceFromStorage() ?? 80;
+  const debounceMs = opts.debounceMs ?? debounceFromStorage() ?? 40;
   const settings = opts.settings ?? sampleSettings();
   let timer: ReturnType<typeof setTimeout> | undefined;
   let lastSignature: string | undefined;
@@ -120,8 +120,12 @@ export function createCellPreview(opts: PreviewOptions): CellPreview {
           continue;
         }
         if (state().kind !== 'ready') setState({ kind: 'loading', what: `Loading a sample of ${src.name}…` });
+        const l0 = performance.now();
         const s = await loadSample(opts.notebookId, id, keys[i], settings, { refresh: forceFetch });
+        const l1 = performance.now();
         await db.loadTable(table, s.arrow, s.columns);
+        performance.measure(`pipebook-preview-sample-fetch:${src.name}`, { start: l0, end: l1 });
+        performance.measure(`pipebook-preview-sample-load:${src.name}`, { start: l1, end: performance.now() });
         db.markTable(table, keys[i]);
         const info: SampleInfo = {
           cellId: id,
@@ -156,11 +160,31 @@ export function createCellPreview(opts: PreviewOptions): CellPreview {
     }
   };
 
+  // Edits that arrive while a preview is computing wait for it and then coalesce into one more run, so fast typing
+  // never queues a backlog of stale statements in the worker.
+  let running = false;
+  let pending = false;
+  const run = async () => {
+    if (running) {
+      pending = true;
+      return;
+    }
+    running = true;
+    try {
+      await compute();
+    } finally {
+      running = false;
+      if (pending && active()) {
+        pending = false;
+        void run();
+      }
+    }
+  };
   const schedule = () => {
     if (timer) clearTimeout(timer);
     timer = setTimeout(() => {
       timer = undefined;
-      void compute();
+      void run();
     }, debounceMs);
   };
   const onUpdate = () => schedule();
@@ -172,7 +196,7 @@ export function createCellPreview(opts: PreviewOptions): CellPreview {
       if (active()) return;
       setActive(true);
       opts.doc.on('update', onUpdate);
-      void compute();
+      void run();
     },
     stop() {
       if (!active()) return;
@@ -185,7 +209,7 @@ export function createCellPreview(opts: PreviewOptions): CellPreview {
     },
     refreshSamples() {
       refresh = true;
-      void compute();
+      void run();
     },
   };
 }
