@@ -34,6 +34,8 @@ export interface KernelConfig {
   demoData: boolean;
   /** Rows in the demo orders table (customers and products scale with it). */
   demoOrders: number;
+  /** PIPEBOOK_REDIS_URL: kernels share the run queue and run events through Redis (docs/deployment.md). */
+  redisUrl?: string;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -46,7 +48,8 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): KernelConfig {
   const home = path.resolve(cwd, env.PIPEBOOK_HOME || '.pipebook');
-  const kernelDir = path.join(home, 'kernel');
+  // PIPEBOOK_KERNEL_DIR: each of several kernels needs its own (an embedded DuckDB file has one writer process).
+  const kernelDir = path.resolve(cwd, env.PIPEBOOK_KERNEL_DIR || path.join(home, 'kernel'));
   const jwtSecret = env.PIPEBOOK_JWT_SECRET || undefined;
   const jwksUrl = env.PIPEBOOK_JWKS_URL || undefined;
   return {
@@ -67,5 +70,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     docIdleMs: int(env, 'PIPEBOOK_DOC_IDLE_MS', 30_000),
     demoData: env.PIPEBOOK_DEMO_DATA !== '0',
     demoOrders: int(env, 'PIPEBOOK_DEMO_ORDERS', 800_000),
+    redisUrl: env.PIPEBOOK_REDIS_URL || undefined,
   };
 }

@@ -6,6 +6,7 @@ import { PipebookError } from '@pipebook/shared';
 import { signServiceToken } from '@pipebook/shared/auth/tokens';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { AccessChecker } from './auth/access.ts';
+import { RedisRunBus } from './cluster/run-bus.ts';
 import type { KernelConfig } from './config.ts';
 import { ensureDemoData } from './demo-data.ts';
 import { DocBridge } from './doc-bridge.ts';
@@ -60,10 +61,11 @@ export async function startKernel(config: KernelConfig, overrides: KernelOverrid
 
   let serviceToken: Promise<string> | undefined;
   let runs: RunService | undefined;
+  let cluster: RedisRunBus | undefined;
   const bridge = new DocBridge({
     collabUrl: config.collabUrl,
     idleMs: config.docIdleMs,
-    onFirstSync: (_id, doc) => runs?.sweepOrphans(doc),
+    onFirstSync: (_id, doc) => (cluster ? cluster.sweepOrphans(doc) : runs?.sweepOrphans(doc)),
     token: async () => {
       if (!config.serviceSecret) return undefined;
       serviceToken ??= signServiceToken(config.serviceSecret);
@@ -93,11 +95,37 @@ export async function startKernel(config: KernelConfig, overrides: KernelOverrid
     );
   }
 
+  // Scale-out (docs/deployment.md): only with PIPEBOOK_REDIS_URL.
+  let selfUrl = '';
+  if (config.redisUrl) {
+    cluster = new RedisRunBus({
+      url: config.redisUrl,
+      runs,
+      access,
+      results,
+      selfUrl: () => selfUrl,
+      maxActiveRuns: config.maxConcurrentCells,
+      log,
+    });
+  }
+
   const app = express();
   app.disable('x-powered-by');
   app.get('/healthz', (_req, res) => {
-    res.json({ ok: true, queue: queue.stats(), notebooksOpen: bridge.openCount() });
+    res.json({
+      ok: true,
+      queue: queue.stats(),
+      notebooksOpen: bridge.openCount(),
+      ...(cluster ? { cluster: cluster.status() } : {}),
+    });
   });
+  if (cluster) {
+    const c = cluster;
+    app.get('/metrics', (_req, res) => {
+      res.type('text/plain; version=0.0.4').send(c.renderMetrics());
+    });
+    app.use('/api', c.router());
+  }
   const api = kernelRouter({ access, runs, results, warehouse, engines });
   const ctx: KernelFeatureContext = {
     home: config.home,
@@ -126,6 +154,7 @@ export async function startKernel(config: KernelConfig, overrides: KernelOverrid
   });
   const port = (server.address() as AddressInfo).port;
   const url = `http://${config.host}:${port}`;
+  selfUrl = url;
 
   let closing: Promise<void> | undefined;
   return {
@@ -140,6 +169,7 @@ export async function startKernel(config: KernelConfig, overrides: KernelOverrid
     close() {
       closing ??= (async () => {
         for (const u of unwires) u();
+        await cluster?.close();
         await runs.close();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
