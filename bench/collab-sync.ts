@@ -15,6 +15,8 @@ const WRITE_INTERVAL_MS = 10;
 const FIRST_SECOND_UPDATES = 100;
 const STEADY_UPDATES = 600;
 const KINDS: ServerKind[] = ['plain', 'pipebook'];
+// While tuning, PIPEBOOK_BENCH_KINDS=pipebook runs one server only (ratios then read n/a).
+const RUN_KINDS = (process.env.PIPEBOOK_BENCH_KINDS?.split(',') as ServerKind[] | undefined) ?? KINDS;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -67,6 +69,15 @@ async function propagation(kind: ServerKind, observers: number): Promise<Propaga
       const samples = reports.flatMap((r) => r.samples);
       const first = samples.filter(([seq]) => seq < 100_000).map(([, ms]) => ms);
       const steady = samples.filter(([seq]) => seq >= 100_000).map(([, ms]) => ms);
+      if (process.env.PIPEBOOK_BENCH_DEBUG) {
+        const buckets = Array.from({ length: 10 }, (_, b) =>
+          percentile(
+            samples.filter(([seq]) => seq >= b * 10 && seq < b * 10 + 10).map(([, ms]) => ms),
+            50,
+          ).toFixed(1),
+        );
+        console.log(`${kind} N=${observers} first-second p50 per 100 ms: ${buckets.join(' ')}`);
+      }
       const expected = observers * (FIRST_SECOND_UPDATES + STEADY_UPDATES);
       if (samples.length < expected) console.warn(`${kind}: ${samples.length} of ${expected} arrivals seen`);
       return {
@@ -168,40 +179,48 @@ const ratio = (a: number, b: number) => (b > 0 ? a / b : Number.NaN);
 async function main() {
   const results: Record<string, Record<ServerKind, unknown>> = {};
   const table: Array<[string, number, number]> = [];
-  const record = (name: string, plain: number, pipebook: number) => table.push([name, plain, pipebook]);
+  const record = (name: string, plain?: number, pipebook?: number) =>
+    table.push([name, plain ?? Number.NaN, pipebook ?? Number.NaN]);
 
   // An optional argument runs one part only while tuning: propagation | memory | join.
   const only = process.argv[2];
   const runs = (part: string) => !only || only === part;
   for (const n of runs('propagation') ? [10, 100] : []) {
     const r = {} as Record<ServerKind, Propagation>;
-    for (const kind of KINDS) r[kind] = await propagation(kind, n);
+    for (const kind of RUN_KINDS) r[kind] = await propagation(kind, n);
     results[`propagation_n${n}`] = r;
-    record(`N=${n} first-second p50 (ms)`, r.plain.firstSecond.p50, r.pipebook.firstSecond.p50);
-    record(`N=${n} first-second p99 (ms)`, r.plain.firstSecond.p99, r.pipebook.firstSecond.p99);
-    record(`N=${n} steady p50 (ms)`, r.plain.steady.p50, r.pipebook.steady.p50);
-    record(`N=${n} steady p99 (ms)`, r.plain.steady.p99, r.pipebook.steady.p99);
-    record(`N=${n} server CPU per update (ms)`, r.plain.cpuMsPerUpdate, r.pipebook.cpuMsPerUpdate);
+    record(`N=${n} first-second p50 (ms)`, r.plain?.firstSecond.p50, r.pipebook?.firstSecond.p50);
+    record(`N=${n} first-second p99 (ms)`, r.plain?.firstSecond.p99, r.pipebook?.firstSecond.p99);
+    record(`N=${n} steady p50 (ms)`, r.plain?.steady.p50, r.pipebook?.steady.p50);
+    record(`N=${n} steady p99 (ms)`, r.plain?.steady.p99, r.pipebook?.steady.p99);
+    record(`N=${n} server CPU per update (ms)`, r.plain?.cpuMsPerUpdate, r.pipebook?.cpuMsPerUpdate);
   }
   const mem = {} as Record<ServerKind, IdleMemory>;
   if (runs('memory')) {
-    for (const kind of KINDS) mem[kind] = await idleMemory(kind);
+    for (const kind of RUN_KINDS) mem[kind] = await idleMemory(kind);
     results.idle_1000_connections = mem;
-    record('heap per idle connection (KB, after GC)', mem.plain.heapPerConnectionKB, mem.pipebook.heapPerConnectionKB);
-    record('RSS per idle connection (KB)', mem.plain.rssPerConnectionKB, mem.pipebook.rssPerConnectionKB);
-    record('heap per loaded demo doc (KB, after GC)', mem.plain.heapPerDocKB, mem.pipebook.heapPerDocKB);
-    record('RSS per loaded demo doc (KB)', mem.plain.rssPerDocKB, mem.pipebook.rssPerDocKB);
-    record('server RSS, 1,000 connections (MB)', mem.plain.rssMB, mem.pipebook.rssMB);
+    record(
+      'heap per idle connection (KB, after GC)',
+      mem.plain?.heapPerConnectionKB,
+      mem.pipebook?.heapPerConnectionKB,
+    );
+    record('RSS per idle connection (KB)', mem.plain?.rssPerConnectionKB, mem.pipebook?.rssPerConnectionKB);
+    record('heap per loaded demo doc (KB, after GC)', mem.plain?.heapPerDocKB, mem.pipebook?.heapPerDocKB);
+    record('RSS per loaded demo doc (KB)', mem.plain?.rssPerDocKB, mem.pipebook?.rssPerDocKB);
+    record('server RSS, 1,000 connections (MB)', mem.plain?.rssMB, mem.pipebook?.rssMB);
   }
   const join = {} as Record<ServerKind, BigJoin>;
   if (runs('join')) {
-    for (const kind of KINDS) join[kind] = await bigJoin(kind);
+    for (const kind of RUN_KINDS) join[kind] = await bigJoin(kind);
     results.join_100_to_5mb = join;
-    record('100 joins to 5 MB: p50 to synced (ms)', join.plain.p50, join.pipebook.p50);
-    record('100 joins to 5 MB: p99 to synced (ms)', join.plain.p99, join.pipebook.p99);
+    record('100 joins to 5 MB: p50 to synced (ms)', join.plain?.p50, join.pipebook?.p50);
+    record('100 joins to 5 MB: p99 to synced (ms)', join.plain?.p99, join.pipebook?.p99);
   }
 
-  console.log(`\ncollab-sync (${os.cpus().length} cores, ${new Date().toISOString().slice(0, 10)})`);
+  const load = os.loadavg().map((l) => l.toFixed(1));
+  console.log(
+    `\ncollab-sync (${os.cpus().length} cores, ${new Date().toISOString().slice(0, 10)}, load average ${load.join(' ')}, durability ${process.env.PIPEBOOK_COLLAB_DURABILITY ?? 'normal'})`,
+  );
   console.log('| figure | plain @y/websocket-server 0.1.1 | Pipebook | ratio (Pipebook / plain) |');
   console.log('|---|---:|---:|---:|');
   for (const [name, plain, pipebook] of table) {
@@ -219,6 +238,8 @@ async function main() {
       {
         date: new Date().toISOString(),
         cores: os.cpus().length,
+        loadAverage: os.loadavg(),
+        durability: process.env.PIPEBOOK_COLLAB_DURABILITY ?? 'normal',
         clientProcesses: CLIENT_PROCESSES,
         writeIntervalMs: WRITE_INTERVAL_MS,
         table: table.map(([figure, plain, pipebook]) => ({ figure, plain, pipebook, ratio: ratio(pipebook, plain) })),

@@ -8,3 +8,7 @@ process.on('SIGUSR2', () => {
   }
   fs.writeFileSync(process.env.PIPEBOOK_BENCH_MEMFILE, JSON.stringify(process.memoryUsage()));
 });
+// A server without its own SIGTERM handler (the plain one) exits normally, so --cpu-prof can write its profile.
+process.on('SIGTERM', () => {
+  if (process.listenerCount('SIGTERM') === 1) process.exit(0);
+});

@@ -50,8 +50,10 @@ async function waitHttp(url: string): Promise<void> {
 function stopper(child: ChildProcess, cleanup: () => void) {
   return async () => {
     const exited = new Promise((r) => child.once('exit', r));
-    if (child.exitCode === null) child.kill('SIGKILL');
+    if (child.exitCode === null) child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
     await exited;
+    clearTimeout(timer);
     cleanup();
   };
 }
@@ -77,7 +79,9 @@ export async function startServer(kind: ServerKind): Promise<BenchServer> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const memfile = path.join(os.tmpdir(), `pipebook-bench-mem-${process.pid}-${port}.json`);
-  const probeArgs = ['--expose-gc', '--require', PROBE];
+  // PIPEBOOK_BENCH_NODE_ARGS adds node flags to both servers while tuning (e.g. --cpu-prof).
+  const extra = (process.env.PIPEBOOK_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const probeArgs = ['--expose-gc', '--require', PROBE, ...extra];
   if (kind === 'plain') {
     const child = spawn(
       process.execPath,

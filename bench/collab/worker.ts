@@ -30,6 +30,7 @@ function connect(base: string, room: string, observe: boolean): Promise<number> 
     disableBc: true,
     resyncInterval: -1,
   });
+  if (process.env.PIPEBOOK_BENCH_NO_PRESENCE === '1') provider.awareness.setLocalState(null);
   clients.push({ doc, provider });
   if (observe) {
     // Every marker the writer sets carries its send time; the arrival time minus that is the propagation latency.

@@ -74,7 +74,8 @@ export interface SqliteStoreOptions {
 export class SqliteStore implements CollabStore {
   readonly file: string;
   private readonly db: Database.Database;
-  private readonly walFd: number | null;
+  private readonly walFd: number;
+  readonly syncBeforeBroadcast: boolean;
   private dirty = false;
   private fsyncTimer: NodeJS.Timeout | null = null;
   private syncing: Promise<void> | null = null;
@@ -89,13 +90,17 @@ export class SqliteStore implements CollabStore {
     this.file = path.join(dir, 'collab.sqlite');
     this.db = new Database(this.file);
     this.db.pragma('journal_mode = WAL');
-    // 'normal': a commit is in the WAL (the OS page cache) before anyone hears of it, so it survives a crash of this
-    // process; the WAL is fsynced from the thread pool within fsyncIntervalMs, bounding what a power loss can take.
-    // 'full': SQLite fsyncs the WAL on every commit, before the broadcast.
-    this.db.pragma(`synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
+    // SQLite itself never fsyncs on commit (synchronous = NORMAL in WAL mode): a commit is in the WAL, i.e. the OS
+    // page cache, and survives a crash of this process. The WAL is fsynced by sync() on the libuv thread pool, so the
+    // event loop never waits for the disk:
+    // 'full': the hub waits for sync() before broadcasting a group (group commit: one fsync covers every commit made
+    //   while the previous fsync ran);
+    // 'normal': sync() runs in the background within fsyncIntervalMs of a commit, bounding what a power loss can take.
+    this.db.pragma('synchronous = NORMAL');
+    this.syncBeforeBroadcast = options.durability === 'full';
     this.db.pragma('foreign_keys = ON');
     this.db.exec(SCHEMA);
-    this.walFd = options.durability === 'normal' ? fs.openSync(`${this.file}-wal`, 'a') : null;
+    this.walFd = fs.openSync(`${this.file}-wal`, 'a');
     const db = this.db;
     this.q = {
       count: db.prepare('SELECT count(*) AS n FROM notebooks'),
@@ -244,28 +249,29 @@ export class SqliteStore implements CollabStore {
   }
 
   private markDirty(): void {
-    if (this.walFd === null || this.closed) return;
+    if (this.closed) return;
     this.dirty = true;
     if (!this.fsyncTimer) {
       this.fsyncTimer = setTimeout(() => {
         this.fsyncTimer = null;
-        void this.sync();
+        this.sync().catch(() => {});
       }, this.options.fsyncIntervalMs);
       this.fsyncTimer.unref();
     }
   }
 
-  /** fsyncs the WAL on the libuv thread pool, so the event loop never waits for the disk. */
+  /** fsyncs the WAL on the libuv thread pool; rejects when the disk refuses. */
   sync(): Promise<void> {
-    if (this.walFd === null || this.closed) return Promise.resolve();
+    if (this.closed) return Promise.resolve();
     if (this.syncing) return this.syncing.then(() => this.sync());
     if (!this.dirty) return Promise.resolve();
     this.dirty = false;
     const fd = this.walFd;
-    this.syncing = new Promise<void>((resolve) => {
-      fs.fsync(fd, () => {
+    this.syncing = new Promise<void>((resolve, reject) => {
+      fs.fsync(fd, (err) => {
         this.syncing = null;
-        resolve();
+        if (err) reject(err);
+        else resolve();
       });
     });
     return this.syncing;
@@ -277,12 +283,10 @@ export class SqliteStore implements CollabStore {
     if (this.fsyncTimer) clearTimeout(this.fsyncTimer);
     // Closing checkpoints the WAL into the database file with a full sync.
     this.db.close();
-    if (this.walFd !== null) {
-      try {
-        fs.closeSync(this.walFd);
-      } catch {
-        // already gone with the WAL file
-      }
+    try {
+      fs.closeSync(this.walFd);
+    } catch {
+      // already gone with the WAL file
     }
   }
 }

@@ -61,7 +61,12 @@ export interface CollabStore {
   /** Replaces the document's snapshot with `state` and drops its log. */
   compact(notebookId: string, state: Uint8Array): void;
   docStats(notebookId: string): DocStats;
-  /** Makes the log durable on disk now (a no-op where every commit already is). */
+  /**
+   * True when commits reach the disk only through sync(): the hub then waits for sync() before it tells anyone of a
+   * commit (durability 'full').
+   */
+  readonly syncBeforeBroadcast: boolean;
+  /** Makes every commit so far durable on disk; concurrent calls share one fsync (group commit). */
   sync(): Promise<void>;
   close(): void;
 }

@@ -65,6 +65,8 @@ export class DocHub {
   private pending: PendingUpdate[] = [];
   private flushScheduled = false;
   private closing = false;
+  private epoch = 0;
+  private durableQueue: Array<{ epoch: number; tell: () => void }> = [];
 
   constructor(
     private readonly store: CollabStore,
@@ -177,7 +179,7 @@ export class DocHub {
           }
           reply = encodeSyncStep2(diff);
         }
-        peer.send(reply);
+        this.afterDurable([room], () => peer.send(reply));
         return;
       }
       case 'update':
@@ -294,20 +296,53 @@ export class DocHub {
       return;
     }
     this.metrics.commit((performance.now() - t0) / 1000);
-    if (cluster) cluster.committed(local.filter((p) => p.broadcast));
     for (const p of batch) {
-      const room = p.room;
-      room.pendingBytes -= p.update.length;
-      room.logBytes += p.update.length;
-      room.logCount++;
-      if (!p.broadcast) continue;
-      this.metrics.updatesTotal++;
-      const message = encodeUpdate(p.update); // once per update, whatever the number of peers
-      for (const peer of room.peers) if (peer !== p.origin) peer.send(message);
+      p.room.pendingBytes -= p.update.length;
+      p.room.logBytes += p.update.length;
+      p.room.logCount++;
     }
     for (const room of rooms) {
       if (room.logBytes > Math.max(COMPACT_MIN_LOG_BYTES, room.snapshotBytes * COMPACT_LOG_RATIO)) this.compact(room);
     }
+    this.afterDurable([...rooms], () => {
+      for (const p of batch) {
+        if (!p.broadcast || p.room.closed) continue;
+        this.metrics.updatesTotal++;
+        const message = encodeUpdate(p.update); // once per update, whatever the number of peers
+        for (const peer of p.room.peers) if (peer !== p.origin) peer.send(message);
+      }
+    });
+  }
+
+  /**
+   * Runs `tell` once everything committed so far is durable: at once in 'normal' durability (committed to the WAL
+   * is enough), after the group's fsync in 'full'. Calls run in order, so per-peer message order is kept.
+   */
+  private afterDurable(rooms: Room[], tell: () => void): void {
+    if (!this.store.syncBeforeBroadcast) {
+      tell();
+      return;
+    }
+    // Each call gets an epoch; a sync() asked for at epoch e covers every commit made up to e, so when it settles
+    // every waiting call up to e runs, oldest first, however the fsyncs interleave.
+    const epoch = ++this.epoch;
+    this.durableQueue.push({ epoch, tell });
+    const settle = (ok: boolean, e?: unknown) => {
+      while (this.durableQueue.length > 0 && this.durableQueue[0].epoch <= epoch) {
+        const next = this.durableQueue.shift();
+        if (ok) next?.tell();
+      }
+      if (!ok) {
+        // The disk refused: nobody was told, so drop the rooms and let their peers resend on reconnect (S8).
+        this.metrics.storeFailuresTotal++;
+        this.log.error('fsync failed', e);
+        for (const room of rooms) this.failRoom(room, CloseCode.InternalError, 'storage failed');
+      }
+    };
+    this.store.sync().then(
+      () => settle(true),
+      (e: unknown) => settle(false, e),
+    );
   }
 
   /** D4: the log becomes one snapshot (the encoded live document). Needs no pending updates for the room. */
