@@ -141,8 +141,6 @@ try {
     const w = window as unknown as { __dom: number[]; __frame: number[] };
     return { dom: w.__dom, frame: w.__frame };
   });
-  const queryMs = await page.evaluate(() => 0);
-  void queryMs;
   const lastQueryMs = Number(
     (await panel.locator('.preview-summary').textContent())?.match(/(\d+) ms in the browser/)?.[1],
   );
@@ -157,7 +155,7 @@ try {
       body: JSON.stringify({ notebookId: nb.id, cellId: 'b_top', scope: 'upstream', force: true }),
     });
     const body = await res.text();
-    if (!body.includes('"type":"run_finished","') && !body.includes('run_finished')) throw new Error(body);
+    if (!body.includes('run_finished')) throw new Error(`Kernel run did not finish: ${body.slice(-500)}`);
     if (!body.includes('"status":"done"')) throw new Error(`Kernel run failed: ${body.slice(-500)}`);
     kernel.push(performance.now() - t0);
   }
