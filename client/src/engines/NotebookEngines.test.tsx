@@ -135,6 +135,22 @@ describe('EngineBar', () => {
     expect(items[1].getAttribute('title')).toContain('Livy session 2 is dead.');
   });
 
+  it('shows the notebook engine once the engine list arrives after the first render', () => {
+    const [engines, setEngines] = createSignal<typeof ENGINES>([]);
+    render(() => (
+      <EngineBar
+        engines={engines()}
+        defaultEngine="spark"
+        readOnly={false}
+        onPick={() => {}}
+        sessions={[]}
+        errors={{}}
+      />
+    ));
+    setEngines(ENGINES);
+    expect((screen.getByLabelText('Notebook engine') as HTMLSelectElement).value).toBe('spark');
+  });
+
   it('is read-only for viewers, keeps an unconfigured engine visible, and shows no list without sessions', () => {
     render(() => (
       <EngineBar engines={ENGINES} defaultEngine="old" readOnly onPick={() => {}} sessions={[]} errors={{}} />

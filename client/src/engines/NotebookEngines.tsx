@@ -34,9 +34,18 @@ export function EngineBar(props: {
         >
           {/* An engine the kernel does not list (removed from the config) stays visible instead of silently changing. */}
           <Show when={!known()}>
-            <option value={props.defaultEngine}>{props.defaultEngine} (not configured)</option>
+            <option value={props.defaultEngine} selected>
+              {props.defaultEngine} (not configured)
+            </option>
           </Show>
-          <For each={props.engines}>{(en) => <option value={en.name}>{en.label}</option>}</For>
+          {/* `selected` per option: the engine list arrives after the select is first rendered. */}
+          <For each={props.engines}>
+            {(en) => (
+              <option value={en.name} selected={en.name === props.defaultEngine}>
+                {en.label}
+              </option>
+            )}
+          </For>
         </select>
       </label>
       <Show when={props.sessions.length > 0 || Object.keys(props.errors).length > 0}>

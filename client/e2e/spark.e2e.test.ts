@@ -1,0 +1,166 @@
+// Spark sessions from the browser: a notebook on a Livy connection (from PIPEBOOK_HOME/pipebook.config.yaml) runs SQL
+// and PySpark cells against the Livy test server in real Chromium. The toolbar shows each session's lifecycle as the
+// kernel lists it (starting while Livy boots it, then idle); when Livy loses the PySpark session, the toolbar shows it
+// dead and exactly the cells whose results lived in it turn stale on the page, with the reason, while the cells held
+// by the SQL session and a DuckDB cell stay done.
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LivyTestServer, startLivyServer } from '../../kernel/test/servers/livy/server.ts';
+import { launchBrowser, openAs, type Pipebook, startPipebook, until, waitForEditor } from './harness.ts';
+
+const SEED_SQL = [
+  "CREATE TABLE customers AS SELECT range AS id, 'customer ' || range AS name, ['north','south','east'][1 + range % 3] AS region FROM range(1, 31)",
+  'CREATE TABLE orders AS SELECT range AS id, 1 + range % 30 AS customer_id, (range * 37) % 500 AS amount FROM range(1, 301)',
+];
+/** Long enough that the page's session poll (every 1.5 s) must land while Livy is still booting the session. */
+const BOOT = { notStarted: 1000, starting: 1500 };
+
+let livy: LivyTestServer;
+let pb: Pipebook;
+let browser: Browser;
+let scratch: string;
+const savedEnv: Record<string, string | undefined> = {};
+
+const cell = (page: Page, name: string) => page.locator(`section[data-cell-name="${name}"]`);
+const statusOf = (page: Page, name: string) => cell(page, name).locator('.cell-status');
+
+function setEnv(vars: Record<string, string | undefined>) {
+  for (const [k, v] of Object.entries(vars)) {
+    if (!(k in savedEnv)) savedEnv[k] = process.env[k];
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+}
+
+beforeAll(async () => {
+  livy = await startLivyServer({ seedSql: SEED_SQL, csrf: true, bootDelaysMs: BOOT });
+  setEnv({ PIPEBOOK_DEMO_DATA: '0' });
+  // The harness makes PIPEBOOK_HOME with mkdtemp under os.tmpdir() before its first await: point TMPDIR at a
+  // directory of ours so the config file is in place before either server starts.
+  scratch = mkdtempSync(path.join(tmpdir(), 'pipebook-spark-e2e-'));
+  setEnv({ TMPDIR: scratch });
+  const starting = startPipebook();
+  setEnv({ TMPDIR: savedEnv.TMPDIR });
+  const [homeName] = readdirSync(scratch);
+  // No periodic health check: the death must be found by the listing the page polls.
+  writeFileSync(
+    path.join(scratch, homeName, 'pipebook.config.yaml'),
+    `engines:
+  - name: spark
+    type: livy
+    url: ${livy.url}
+    healthCheckSeconds: 0
+`,
+  );
+  pb = await starting;
+  browser = await launchBrowser();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await pb?.stop();
+  for (const [k, v] of Object.entries(savedEnv)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+  await livy?.close();
+});
+
+const FILE = {
+  format: 'pipebook',
+  version: 1,
+  title: 'Spark sessions',
+  defaultEngine: 'spark',
+  cells: [
+    { id: 'c_orders_src', name: 'orders_src', kind: 'source', source: '', config: { type: 'table', table: 'orders' } },
+    {
+      id: 'c_big',
+      name: 'big',
+      kind: 'sql',
+      source: 'SELECT id, customer_id, amount\nFROM orders_src\nWHERE amount > 100',
+      config: {},
+    },
+    {
+      id: 'c_per_customer',
+      name: 'per_customer',
+      kind: 'pyspark',
+      source:
+        'from pyspark.sql import functions as F\nbig.groupBy("customer_id").agg(F.count("*").alias("n"), F.sum("amount").alias("spent"))',
+      config: {},
+    },
+    {
+      id: 'c_report',
+      name: 'report',
+      kind: 'sql',
+      source: 'SELECT customer_id, n, spent\nFROM per_customer\nORDER BY customer_id',
+      config: {},
+    },
+    { id: 'c_local', name: 'local', kind: 'sql', engine: 'duckdb', source: 'SELECT 42 AS answer', config: {} },
+  ],
+};
+
+describe('Spark sessions in the browser', () => {
+  it('shows the Livy sessions booting then idle, and a lost session as dead with exactly its cells stale', async () => {
+    const nb = await pb.api<{ id: string }>('POST', '/api/notebooks', undefined, { file: FILE });
+    const { context, page } = await openAs(browser, pb, `/notebooks/${nb.id}`);
+    await waitForEditor(page, 'report');
+    expect(await page.getByLabel('Notebook engine').inputValue()).toBe('spark');
+
+    // Every phase the toolbar shows for each session kind, in order, as the page renders them.
+    await page.evaluate(() => {
+      const seen: Record<string, string[]> = {};
+      (window as unknown as { __phases: typeof seen }).__phases = seen;
+      const record = () => {
+        for (const li of document.querySelectorAll('.engine-sessions li[data-kind]')) {
+          const kind = li.getAttribute('data-kind')!;
+          const phase = li.getAttribute('data-phase')!;
+          seen[kind] ??= [];
+          if (seen[kind].at(-1) !== phase) seen[kind].push(phase);
+        }
+      };
+      new MutationObserver(record).observe(document.body, { subtree: true, childList: true, attributes: true });
+    });
+    const phases = () => page.evaluate(() => (window as unknown as { __phases: Record<string, string[]> }).__phases);
+
+    await page.getByRole('button', { name: 'Run all', exact: true }).click();
+    for (const name of ['orders_src', 'big', 'per_customer', 'report', 'local'])
+      await statusOf(page, name).and(page.locator('[data-status="done"]')).waitFor({ timeout: 30_000 });
+    expect(await statusOf(page, 'report').textContent()).toMatch(/ · spark · /);
+    expect(await statusOf(page, 'local').textContent()).toMatch(/ · duckdb · /);
+
+    const sessions = page.getByRole('list', { name: 'Engine sessions' });
+    const badge = (kind: string) => sessions.locator(`li[data-engine="spark"][data-kind="${kind}"]`);
+    await badge('sql').and(page.locator('[data-phase="idle"]')).waitFor();
+    await badge('pyspark').and(page.locator('[data-phase="idle"]')).waitFor();
+    // Livy booted each session for 2.5 s: the page saw them starting before they went idle.
+    const seen = await phases();
+    for (const kind of ['sql', 'pyspark']) {
+      expect(seen[kind][0], `${kind}: ${seen[kind]}`).toBe('starting');
+      expect(seen[kind].at(-1)).toBe('idle');
+    }
+
+    // The badge names the real Livy session; Livy then loses it (YARN killed the driver).
+    const text = (await badge('pyspark').textContent()) ?? '';
+    const id = Number(/pyspark (\d+) ·/.exec(text)?.[1]);
+    const remote = livy.sessions.get(id);
+    expect(remote?.name, text).toMatch(/^pipebook-.*-pyspark-/);
+    livy.kill(id);
+
+    await badge('pyspark').and(page.locator('[data-phase="dead"]')).waitFor({ timeout: 10_000 });
+    const reason = `Livy session ${id} is dead.`;
+    for (const name of ['orders_src', 'big', 'per_customer']) {
+      await statusOf(page, name).and(page.locator('[data-status="stale"]')).waitFor({ timeout: 10_000 });
+      expect(await statusOf(page, name).textContent()).toContain(reason);
+    }
+    // The SQL session holds its own copy of the chain and the DuckDB cell never touched Spark.
+    expect(await badge('sql').getAttribute('data-phase')).toBe('idle');
+    expect(await statusOf(page, 'report').getAttribute('data-status')).toBe('done');
+    expect(await statusOf(page, 'local').getAttribute('data-status')).toBe('done');
+    await until('dead recorded', async () => (await phases()).pyspark?.at(-1) === 'dead');
+    await context.close();
+  });
+});
