@@ -5,6 +5,7 @@ import path from 'node:path';
 import { type CellId, createOrigin, readCell, readRuns, setRun, setSource } from '@pipebook/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  collectEvents,
   createNotebookFrom,
   finished,
   kernelApi,
@@ -13,6 +14,7 @@ import {
   page,
   runToEnd,
   type Stack,
+  startRun,
   startStack,
   waitFor,
 } from './stack.ts';
@@ -126,6 +128,31 @@ describe('changes', () => {
     const third = await runToEnd(s, { notebookId: nb, scope: 'all' });
     expect(third.created.cells.every((c) => c.action === 'reuse')).toBe(true);
     client.destroy();
+  });
+});
+
+describe('runs at the same time', () => {
+  it('[R17] a second run waits for a cell another run is computing with the same inputs, then reuses it', async () => {
+    const nb = await createNotebookFrom(
+      s,
+      notebookFile([
+        { name: 'slow', source: 'SELECT count(*) AS n FROM range(150000000) t WHERE t.range % 7 = 0' },
+        { name: 'after', source: 'SELECT n + 1 AS m FROM slow' },
+      ]),
+    );
+    const first = await startRun(s, { notebookId: nb, scope: 'all' });
+    const second = await startRun(s, { notebookId: nb, scope: 'all' });
+    const [e1, e2] = await Promise.all([collectEvents(s, first.runId), collectEvents(s, second.runId)]);
+    expect(finished(e1).get('c_slow')?.status).toBe('done');
+    // The second run planned to compute it (it was not done yet) but reused the first run's result instead.
+    expect(second.cells.find((c) => c.cellId === 'c_slow')?.action).toBe('run');
+    expect(finished(e2).get('c_slow')?.status).toBe('reused');
+    expect(e2.some((e) => e.type === 'cell_started' && e.cellId === 'c_slow')).toBe(false);
+    expect(finished(e2).get('c_after')?.status).toBe('reused');
+    const client = await collaborator(nb);
+    expect(readRuns(client.doc).c_slow).toMatchObject({ status: 'done', runId: first.runId });
+    client.destroy();
+    expect((await page(s, nb, 'c_after')).body.rows).toEqual([[Math.ceil(150_000_000 / 7) + 1]]);
   });
 });
 

@@ -21,6 +21,8 @@ export interface StepRuntime {
   startedAt?: number;
   rowCount?: number;
   error?: ErrorBody;
+  /** It waited for another run computing the same cell with the same inputs, and may reuse that result. */
+  waited?: boolean;
 }
 
 export function toPipebookError(e: unknown): PipebookError {

@@ -73,6 +73,26 @@ export class RunService {
     return this.runs.get(runId);
   }
 
+  /** Cells being computed (queued or running) by some run, and the runs waiting for them [R17]. */
+  private readonly computing = new Map<string, { run: Run; hash: string; waiters: Set<Run> }>();
+
+  /** Another run is computing this step's cell with the same inputs (its status is that run's to show). */
+  private computedElsewhere(run: Run, s: StepRuntime): boolean {
+    const c = this.computing.get(`${run.notebookId}\u0000${s.step.cellId}`);
+    return !!c && c.run !== run && c.hash === s.step.inputHash;
+  }
+
+  private releaseComputing(run: Run, s: StepRuntime): void {
+    const key = `${run.notebookId}\u0000${s.step.cellId}`;
+    const c = this.computing.get(key);
+    if (!c || c.run !== run) return;
+    this.computing.delete(key);
+    for (const waiter of c.waiters) {
+      // After the finishing run has scheduled its own next cells (so its readers of this cell register first).
+      setImmediate(() => this.schedule(waiter));
+    }
+  }
+
   /** Whether a cell's output is current for `hash` and `stamp`: a stored result, or a target's last write. */
   private isCurrent(notebookId: string, cell: CellSnapshot | undefined, hash: string, stamp: string): boolean {
     if (!cell) return false;
@@ -160,7 +180,7 @@ export class RunService {
     setRuns(
       doc,
       [...run.steps.values()]
-        .filter((s) => s.step.action === 'run')
+        .filter((s) => s.step.action === 'run' && !this.computedElsewhere(run, s))
         .map((s) => [s.step.cellId, this.summary(run, s, 'queued')] as [CellId, RunSummary]),
       KERNEL_ORIGIN,
     );
@@ -215,6 +235,26 @@ export class RunService {
           continue;
         }
         if (depStates.every((d) => d.state === 'done' || d.state === 'reused')) {
+          // [R17] The same cell with the same inputs is being computed by another run: wait for it, then reuse.
+          const key = `${run.notebookId}\u0000${s.step.cellId}`;
+          const other = this.computing.get(key);
+          if (other && other.run !== run && other.hash === s.step.inputHash) {
+            other.waiters.add(run);
+            s.waited = true;
+            continue;
+          }
+          const cell = run.cells.find((c) => c.id === s.step.cellId);
+          if (
+            !run.abort.signal.aborted &&
+            s.waited &&
+            this.isCurrent(run.notebookId, cell, s.step.inputHash, run.filesStamp(s.step.cellId))
+          ) {
+            s.state = 'reused';
+            run.events.emit({ type: 'cell_finished', cellId: s.step.cellId, status: 'reused' });
+            changed = true;
+            continue;
+          }
+          this.computing.set(key, { run, hash: s.step.inputHash, waiters: new Set() });
           s.state = 'queued';
           this.deps.queue.enqueue({
             notebookId: run.notebookId,
@@ -236,6 +276,7 @@ export class RunService {
   ): void {
     if (isResolved(s.state)) return;
     s.state = outcome;
+    this.releaseComputing(run, s);
     s.rowCount = extra.rowCount;
     s.error = extra.error ?? (extra.blockedBy ? { code: 'blocked', message: '', cellId: extra.blockedBy } : undefined);
     const finishedAt = Date.now();
