@@ -50,53 +50,60 @@ function noDuplicateOrder(doc: Y.Doc): boolean {
 }
 
 describe('durability', () => {
-  it('[D1][D3] SIGKILL at 10 random points while 20 clients edit: nothing received is lost, replicas converge without duplicates (seed 7)', async () => {
-    const rand = mulberry32(7);
-    let server: CollabProcess = await startCollabProcess();
-    const home = server.home;
-    const port = server.port;
-    cleanups.push(() => server.cleanup());
-    const id = await createNotebook(server.url, { template: 'demo' });
-    const writers = Array.from({ length: 20 }, () => newWriter(server.url, id));
-    cleanups.push(() => {
-      for (const w of writers) w.destroy();
-    });
-    await Promise.all(writers.map((w) => w.synced()));
-    let seq = 0;
-    for (let round = 0; round < 10; round++) {
-      // Edit until a random moment, then kill the server mid-stream.
-      const killAt = Date.now() + 40 + randomInt(rand, 260);
-      while (Date.now() < killAt) {
-        for (let k = 0; k < 3; k++) {
-          const w = writers[randomInt(rand, writers.length)];
-          const tag = `<${round}.${seq++}>`;
-          w.tags.push(tag);
-          randomEdit(w.doc, rand, tag, true, false);
-        }
-        await new Promise((r) => setTimeout(r, randomInt(rand, 4)));
-      }
-      await server.kill();
-      for (const w of writers) w.provider.disconnect();
-      server = await startCollabProcess({ PIPEBOOK_HOME: home, PIPEBOOK_PORT: String(port) });
-      // A fresh client, loading only from storage, holds every update any writer had received.
-      const fresh = newClient(server.url, id);
-      await fresh.synced();
-      for (const w of writers) expect(contains(fresh.doc, w.received)).toBe(true);
-      expect(noDuplicateOrder(fresh.doc)).toBe(true);
-      fresh.destroy();
-      for (const w of writers) w.provider.connect();
+  it.each(['normal', 'full'])(
+    '[D1][D3] SIGKILL at 10 random points while 20 clients edit (%s durability): nothing received is lost, replicas converge without duplicates (seed 7)',
+    async (durability) => {
+      const rand = mulberry32(7);
+      let server: CollabProcess = await startCollabProcess({ PIPEBOOK_COLLAB_DURABILITY: durability });
+      const home = server.home;
+      const port = server.port;
+      cleanups.push(() => server.cleanup());
+      const id = await createNotebook(server.url, { template: 'demo' });
+      const writers = Array.from({ length: 20 }, () => newWriter(server.url, id));
+      cleanups.push(() => {
+        for (const w of writers) w.destroy();
+      });
       await Promise.all(writers.map((w) => w.synced()));
-    }
-    const docs = writers.map((w) => w.doc);
-    await waitFor(() => docs.every((d) => contentOf(d) === contentOf(docs[0])), 20_000, 'convergence');
-    // No deletes were made, so every tag ever typed is there exactly once.
-    const all = writers.flatMap((w) => w.tags);
-    expect(all.length).toBeGreaterThan(200);
-    const counts = countTags(docs[0], all);
-    expect([...counts].filter(([, n]) => n !== 1)).toEqual([]);
-    expect(noDuplicateOrder(docs[0])).toBe(true);
-    expect(new Set(readCells(docs[0]).map((c) => c.id)).size).toBe(readCells(docs[0]).length);
-  });
+      let seq = 0;
+      for (let round = 0; round < 10; round++) {
+        // Edit until a random moment, then kill the server mid-stream.
+        const killAt = Date.now() + 40 + randomInt(rand, 260);
+        while (Date.now() < killAt) {
+          for (let k = 0; k < 3; k++) {
+            const w = writers[randomInt(rand, writers.length)];
+            const tag = `<${round}.${seq++}>`;
+            w.tags.push(tag);
+            randomEdit(w.doc, rand, tag, true, false);
+          }
+          await new Promise((r) => setTimeout(r, randomInt(rand, 4)));
+        }
+        await server.kill();
+        for (const w of writers) w.provider.disconnect();
+        server = await startCollabProcess({
+          PIPEBOOK_HOME: home,
+          PIPEBOOK_PORT: String(port),
+          PIPEBOOK_COLLAB_DURABILITY: durability,
+        });
+        // A fresh client, loading only from storage, holds every update any writer had received.
+        const fresh = newClient(server.url, id);
+        await fresh.synced();
+        for (const w of writers) expect(contains(fresh.doc, w.received)).toBe(true);
+        expect(noDuplicateOrder(fresh.doc)).toBe(true);
+        fresh.destroy();
+        for (const w of writers) w.provider.connect();
+        await Promise.all(writers.map((w) => w.synced()));
+      }
+      const docs = writers.map((w) => w.doc);
+      await waitFor(() => docs.every((d) => contentOf(d) === contentOf(docs[0])), 20_000, 'convergence');
+      // No deletes were made, so every tag ever typed is there exactly once.
+      const all = writers.flatMap((w) => w.tags);
+      expect(all.length).toBeGreaterThan(200);
+      const counts = countTags(docs[0], all);
+      expect([...counts].filter(([, n]) => n !== 1)).toEqual([]);
+      expect(noDuplicateOrder(docs[0])).toBe(true);
+      expect(new Set(readCells(docs[0]).map((c) => c.id)).size).toBe(readCells(docs[0]).length);
+    },
+  );
 
   it('[S4] after a restart, a fresh client sees the stored content in its first sync event', async () => {
     const server = await startCollabProcess();

@@ -51,6 +51,13 @@ class FakePeer implements Peer {
   }
 }
 
+/** The Yjs update inside a sync update or step 2 message. */
+function decodeUpdatePayload(message: Uint8Array): Uint8Array {
+  const m = decodeClientMessage(message);
+  if (m.type !== 'update') throw new Error(`not an update: ${m.type}`);
+  return m.update;
+}
+
 function storedDoc(store: CollabStore): Y.Doc {
   const d = new Y.Doc();
   const s = store.loadDoc('nb');
@@ -135,6 +142,33 @@ describe('DocHub', () => {
     const stats = store.docStats('nb');
     expect(stats.snapshotBytes + stats.logBytes).toBeLessThanOrEqual(2 * live);
     expect(storedDoc(store).getText('t').toString()).toBe(text.toString());
+  });
+
+  it('[D2] in full durability, a group is broadcast and a sync answered only after the fsync covering it', async () => {
+    let release: () => void = () => {};
+    const { hub } = setup((s) => {
+      Object.defineProperty(s, 'syncBeforeBroadcast', { value: true });
+      s.sync = () =>
+        new Promise<void>((resolve) => {
+          release = resolve;
+        });
+      return s;
+    });
+    const a = new FakePeer();
+    const b = new FakePeer();
+    const room = hub.join('nb', a);
+    hub.join('nb', b);
+    clientOf(hub, room, a).getText('t').insert(0, 'durable');
+    hub.flushNow();
+    hub.handle(room, b, decodeClientMessage(encodeSyncStep1(Y.encodeStateVector(new Y.Doc()))));
+    await new Promise((r) => setImmediate(r));
+    expect(b.received.length).toBe(1); // only the server's sync step 1: nothing about the update yet
+    release();
+    await new Promise((r) => setImmediate(r));
+    expect(b.received.length).toBe(3); // the update, then the sync step 2, in that order
+    const replica = new Y.Doc();
+    Y.applyUpdate(replica, decodeUpdatePayload(b.received[1]));
+    expect(replica.getText('t').toString()).toBe('durable');
   });
 
   it('[S8] unloads a room when its last peer leaves and its last holder releases it', () => {
