@@ -305,6 +305,8 @@ export class DocHub {
       if (room.logBytes > Math.max(COMPACT_MIN_LOG_BYTES, room.snapshotBytes * COMPACT_LOG_RATIO)) this.compact(room);
     }
     this.afterDurable([...rooms], () => {
+      // Scale-out: other instances hear of an update when local peers do, once it is stored (S2).
+      if (cluster) cluster.committed(local.filter((p) => p.broadcast && !p.room.closed));
       for (const p of batch) {
         if (!p.broadcast || p.room.closed) continue;
         this.metrics.updatesTotal++;
