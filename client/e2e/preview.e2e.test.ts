@@ -110,7 +110,7 @@ describe('instant preview', () => {
       String(want.groups),
     );
     const summary = await panel('per_customer').locator('.preview-summary').textContent();
-    expect(summary).toContain('10,000 first rows of orders');
+    expect(summary).toContain('the first 10,000 rows of orders');
     expect(await panel('per_customer').locator('.preview-badge').textContent()).toMatch(/Preview of a sample/);
     const headers = await panel('per_customer').locator('thead th').allTextContents();
     expect(headers).toEqual(['customer_id BIGINT', 'n BIGINT', 'total DECIMAL(38,2)']);
@@ -198,7 +198,7 @@ describe('instant preview', () => {
     await panel('per_customer').and(page.locator('[data-state="ready"]')).waitFor({ timeout: 60_000 });
     expect(await previewRows('per_customer')).toEqual(expected(1000).rows);
     expect(await panel('per_customer').locator('.preview-summary').textContent()).toContain(
-      '10,000 first rows of orders (kept in this browser)',
+      'the first 10,000 rows of orders (kept in this browser)',
     );
     await context.setOffline(false);
   });

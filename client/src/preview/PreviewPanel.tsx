@@ -3,6 +3,7 @@ import { createMemo, For, onCleanup, Show } from 'solid-js';
 import type { NotebookSession } from '../state/session.ts';
 import { compareColumns, describeDiff } from './plan.ts';
 import { createCellPreview } from './preview.ts';
+import './preview.css';
 
 const fmt = (n: number) => n.toLocaleString('en-US');
 
@@ -43,10 +44,14 @@ export function PreviewPanel(props: { session: NotebookSession; cellId: CellId; 
   const sampleLabel = () => {
     const r = ready();
     if (!r) return '';
-    const parts = r.samples.map(
-      (x) =>
-        `${fmt(x.rowCount)}${x.truncated ? '' : ' (all)'} ${x.mode === 'random' ? 'randomly sampled' : 'first'} rows of ${x.name}${x.from === 'cache' ? ' (kept in this browser)' : ''}`,
-    );
+    const parts = r.samples.map((x) => {
+      const rows = !x.truncated
+        ? `all ${fmt(x.rowCount)} rows`
+        : x.mode === 'random'
+          ? `a random sample of ${fmt(x.rowCount)} rows`
+          : `the first ${fmt(x.rowCount)} rows`;
+      return `${rows} of ${x.name}${x.from === 'cache' ? ' (kept in this browser)' : ''}`;
+    });
     return parts.length ? `on ${parts.join(', ')}` : '';
   };
 

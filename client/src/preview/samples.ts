@@ -106,7 +106,14 @@ async function fetchSample(
     window.location.origin,
   );
   for (const [k, v] of Object.entries(settings)) if (v !== undefined) url.searchParams.set(k, String(v));
-  const res = await fetch(url, { headers: { Accept: 'application/vnd.apache.arrow.stream', ...authHeaders() } });
+  let res: Response;
+  try {
+    res = await fetch(url, { headers: { Accept: 'application/vnd.apache.arrow.stream', ...authHeaders() } });
+  } catch {
+    throw new Error(
+      'Cannot fetch a sample: the server cannot be reached. Once fetched, samples are kept in this browser for offline previews.',
+    );
+  }
   if (!res.ok) {
     let body: unknown;
     try {
