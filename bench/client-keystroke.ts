@@ -189,7 +189,7 @@ try {
     machine: { cores: os.cpus().length, loadAverage1m: os.loadavg()[0], date: new Date().toISOString() },
   };
   console.log(
-    `keystroke latency, input to next frame (ms), ${KEYS} keys per batch, ${CELLS}-cell notebook; ${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(1)}`,
+    `keystroke latency, key received to handled (ms; last two columns: to the next frame), ${KEYS} keys per batch, ${CELLS}-cell notebook; ${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(1)}`,
   );
   console.table(
     [floor, idle, busy].map((r) => ({

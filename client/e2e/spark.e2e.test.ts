@@ -1,5 +1,6 @@
 // Spark sessions from the browser: a notebook on a Livy connection (from PIPEBOOK_HOME/pipebook.config.yaml) runs SQL
-// and PySpark cells against the Livy test server in real Chromium. The toolbar shows each session's lifecycle as the
+// and PySpark cells against the Livy test server in real Chromium, with one cell on a Databricks cluster (Command
+// Execution test server). The toolbar shows each session's lifecycle as the
 // kernel lists it (starting while Livy boots it, then idle); when Livy loses the PySpark session, the toolbar shows it
 // dead and exactly the cells whose results lived in it turn stale on the page, with the reason, while the cells held
 // by the SQL session and a DuckDB cell stay done.
@@ -8,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CommandTestServer, startCommandServer } from '../../kernel/test/servers/databricks-commands/server.ts';
 import { type LivyTestServer, startLivyServer } from '../../kernel/test/servers/livy/server.ts';
 import { launchBrowser, openAs, type Pipebook, startPipebook, until, waitForEditor } from './harness.ts';
 
@@ -18,7 +20,10 @@ const SEED_SQL = [
 /** Long enough that the page's session poll (every 1.5 s) must land while Livy is still booting the session. */
 const BOOT = { notStarted: 1000, starting: 1500 };
 
+const CLUSTER_TOKEN = 'dapi-e2e-cluster-token';
+
 let livy: LivyTestServer;
+let cluster: CommandTestServer;
 let pb: Pipebook;
 let browser: Browser;
 let scratch: string;
@@ -37,7 +42,8 @@ function setEnv(vars: Record<string, string | undefined>) {
 
 beforeAll(async () => {
   livy = await startLivyServer({ seedSql: SEED_SQL, csrf: true, bootDelaysMs: BOOT });
-  setEnv({ PIPEBOOK_DEMO_DATA: '0' });
+  cluster = await startCommandServer({ token: CLUSTER_TOKEN, seedSql: SEED_SQL, contextBootMs: 2000 });
+  setEnv({ PIPEBOOK_DEMO_DATA: '0', E2E_UI_CLUSTER_TOKEN: CLUSTER_TOKEN });
   // The harness makes PIPEBOOK_HOME with mkdtemp under os.tmpdir() before its first await: point TMPDIR at a
   // directory of ours so the config file is in place before either server starts.
   scratch = mkdtempSync(path.join(tmpdir(), 'pipebook-spark-e2e-'));
@@ -52,6 +58,12 @@ beforeAll(async () => {
   - name: spark
     type: livy
     url: ${livy.url}
+    healthCheckSeconds: 0
+  - name: cluster
+    type: databricks-cluster
+    host: ${cluster.url}
+    clusterId: 0101-120000-pipebook
+    auth: { type: pat, tokenEnv: E2E_UI_CLUSTER_TOKEN }
     healthCheckSeconds: 0
 `,
   );
@@ -68,6 +80,7 @@ afterAll(async () => {
   }
   if (scratch) rmSync(scratch, { recursive: true, force: true });
   await livy?.close();
+  await cluster?.close();
 });
 
 const FILE = {
@@ -99,6 +112,14 @@ const FILE = {
       source: 'SELECT customer_id, n, spent\nFROM per_customer\nORDER BY customer_id',
       config: {},
     },
+    {
+      id: 'c_on_cluster',
+      name: 'on_cluster',
+      kind: 'sql',
+      engine: 'cluster',
+      source: 'SELECT count(*) AS n FROM orders',
+      config: {},
+    },
     { id: 'c_local', name: 'local', kind: 'sql', engine: 'duckdb', source: 'SELECT 42 AS answer', config: {} },
   ],
 };
@@ -127,18 +148,25 @@ describe('Spark sessions in the browser', () => {
     const phases = () => page.evaluate(() => (window as unknown as { __phases: Record<string, string[]> }).__phases);
 
     await page.getByRole('button', { name: 'Run all', exact: true }).click();
-    for (const name of ['orders_src', 'big', 'per_customer', 'report', 'local'])
+    for (const name of ['orders_src', 'big', 'per_customer', 'report', 'on_cluster', 'local'])
       await statusOf(page, name).and(page.locator('[data-status="done"]')).waitFor({ timeout: 30_000 });
     expect(await statusOf(page, 'report').textContent()).toMatch(/ · spark · /);
     expect(await statusOf(page, 'local').textContent()).toMatch(/ · duckdb · /);
 
     const sessions = page.getByRole('list', { name: 'Engine sessions' });
-    const badge = (kind: string) => sessions.locator(`li[data-engine="spark"][data-kind="${kind}"]`);
+    const badge = (kind: string, engine = 'spark') =>
+      sessions.locator(`li[data-engine="${engine}"][data-kind="${kind}"]`);
     await badge('sql').and(page.locator('[data-phase="idle"]')).waitFor();
     await badge('pyspark').and(page.locator('[data-phase="idle"]')).waitFor();
-    // Livy booted each session for 2.5 s: the page saw them starting before they went idle.
+    console.log(
+      'DBG',
+      await sessions.textContent(),
+      JSON.stringify(await pb.api('GET', '/api/engines/cluster/sessions')),
+    );
+    await badge('python', 'cluster').and(page.locator('[data-phase="idle"]')).waitFor();
+    // Livy booted each session for 2.5 s, Databricks the context for 2 s: the page saw them starting, then idle.
     const seen = await phases();
-    for (const kind of ['sql', 'pyspark']) {
+    for (const kind of ['sql', 'pyspark', 'python']) {
       expect(seen[kind][0], `${kind}: ${seen[kind]}`).toBe('starting');
       expect(seen[kind].at(-1)).toBe('idle');
     }
@@ -161,6 +189,16 @@ describe('Spark sessions in the browser', () => {
     expect(await statusOf(page, 'report').getAttribute('data-status')).toBe('done');
     expect(await statusOf(page, 'local').getAttribute('data-status')).toBe('done');
     await until('dead recorded', async () => (await phases()).pyspark?.at(-1) === 'dead');
+
+    // The cluster's driver restarts: its execution context is gone, and so is the one result it held.
+    const ctxText = (await badge('python', 'cluster').textContent()) ?? '';
+    const ctxId = /python (\S+) ·/.exec(ctxText)?.[1] ?? '';
+    expect(cluster.contexts.has(ctxId), ctxText).toBe(true);
+    cluster.loseContext(ctxId);
+    await badge('python', 'cluster').and(page.locator('[data-phase="dead"]')).waitFor({ timeout: 10_000 });
+    await statusOf(page, 'on_cluster').and(page.locator('[data-status="stale"]')).waitFor({ timeout: 10_000 });
+    expect(await statusOf(page, 'report').getAttribute('data-status')).toBe('done');
+    expect(await statusOf(page, 'local').getAttribute('data-status')).toBe('done');
     await context.close();
   });
 });

@@ -45,10 +45,12 @@ export function NotebooksPage() {
             aria-label="Notebook file to import"
             class="visually-hidden"
             onChange={async (e) => {
-              const f = e.currentTarget.files?.[0];
+              const input = e.currentTarget;
+              const f = input.files?.[0];
               if (!f) return;
-              const nb = await list.importFile(await f.text());
-              e.currentTarget.value = '';
+              const text = await f.text();
+              input.value = '';
+              const nb = await list.importFile(text);
               if (nb) open(nb.id);
             }}
           />
