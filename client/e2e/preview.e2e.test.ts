@@ -1,9 +1,13 @@
 // Instant preview in the browser (DuckDB-WASM on source samples) against the real collaboration server and kernel:
 // a three-cell chain previewed, live re-previews on edit with no kernel run, offline reload from the caches, and the
 // message for a construct the browser's DuckDB does not have.
+import { readRuns } from '@pipebook/shared';
 import { type Table, tableFromIPC } from 'apache-arrow';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { WebsocketProvider } from 'y-websocket';
+import * as Y from 'yjs';
 import { launchBrowser, openAs, type Pipebook, startPipebook, until, waitForEditor } from './harness.ts';
 
 let pb: Pipebook;
@@ -136,6 +140,20 @@ describe('instant preview', () => {
       .evaluateAll((els) => els.map((e) => e.getAttribute('data-status')));
     expect(statuses.length).toBeGreaterThan(0);
     expect(new Set(statuses)).toEqual(new Set(['idle']));
+    // The same, read by a separate client of the collaboration server: the kernel recorded no run at all.
+    const doc = new Y.Doc();
+    const provider = new WebsocketProvider(`${pb.url.replace('http', 'ws')}/collab`, notebookId, doc, {
+      WebSocketPolyfill: WebSocket as never,
+      disableBc: true,
+    });
+    try {
+      await new Promise<void>((resolve) => provider.once('sync', () => resolve()));
+      expect(readRuns(doc)).toEqual({});
+      expect(doc.getMap('cells').size).toBe(cells.length);
+    } finally {
+      provider.destroy();
+      doc.destroy();
+    }
   });
 
   it('names a function the browser engine lacks, while the cell still runs on its engine', async () => {
