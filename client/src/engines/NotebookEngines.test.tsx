@@ -22,10 +22,10 @@ const ENGINES = [
 const listing = (engine: string, sessions: unknown[]) => ({ engine, type: 'livy', sessions });
 
 describe('engine sessions', () => {
-  it('watches only the Spark engines the notebook uses, default or per cell', () => {
-    expect(sessionEnginesOf(ENGINES, 'duckdb', [undefined, 'snow'])).toEqual([]);
+  it('watches the engines the notebook uses, default or per cell, that the kernel lists', () => {
+    expect(sessionEnginesOf(ENGINES, 'duckdb', [undefined, 'snow'])).toEqual(['duckdb', 'snow']);
     expect(sessionEnginesOf(ENGINES, 'spark', [undefined])).toEqual(['spark']);
-    expect(sessionEnginesOf(ENGINES, 'snow', ['cluster', 'spark', 'cluster'])).toEqual(['cluster', 'spark']);
+    expect(sessionEnginesOf(ENGINES, 'snow', ['cluster', 'spark', 'cluster'])).toEqual(['cluster', 'snow', 'spark']);
     // A name the kernel does not list has no sessions to ask about.
     expect(sessionEnginesOf(ENGINES, 'gone', [])).toEqual([]);
   });
@@ -53,10 +53,11 @@ describe('engine sessions', () => {
     const fetchSessions = vi.fn(async (engine: string) => {
       asked.push(engine);
       if (engine === 'cluster') throw new Error('Request failed (502)');
+      if (engine === 'duckdb') return { engine, type: 'duckdb', sessions: [] };
       const phase = phases[Math.min(n++, phases.length - 1)];
       return listing(engine, [{ notebookId: 'nb1', kind: 'sql', sessionId: '0', phase, cells: [] }]);
     });
-    const [engines, setEngines] = createSignal<string[]>(['spark']);
+    const [engines, setEngines] = createSignal<string[]>(['duckdb', 'spark']);
     const seen: string[] = [];
     let dispose!: () => void;
     const poller = createRoot((d) => {
@@ -70,6 +71,8 @@ describe('engine sessions', () => {
       return p;
     });
     await waitFor(() => expect(seen).toEqual(['starting', 'idle', 'busy', 'dead']));
+    // DuckDB answered once that it has no sessions, and was not asked again.
+    expect(asked.filter((e) => e === 'duckdb')).toEqual(['duckdb']);
 
     setEngines(['cluster', 'spark']);
     await waitFor(() => expect(poller.errors()).toEqual({ cluster: 'Request failed (502)' }));

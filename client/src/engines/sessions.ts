@@ -7,7 +7,7 @@ import { type Accessor, createEffect, createSignal, on, onCleanup } from 'solid-
 export type SessionPhase = 'starting' | 'idle' | 'busy' | 'dead';
 const PHASES: readonly string[] = ['starting', 'idle', 'busy', 'dead'];
 
-/** Engine types whose sessions the kernel lists (the Spark engines). */
+/** Listing types that have sessions (the Spark engines); any other engine answers an empty list. */
 export const SESSION_ENGINE_TYPES: readonly string[] = ['livy', 'databricks-cluster'];
 
 export interface EngineSession {
@@ -57,17 +57,19 @@ export function parseEngineSessions(body: unknown): EngineSessions {
 }
 
 /**
- * The engines a notebook runs on (its default and every cell's override) that have sessions to show, in a stable
- * order so the poller does not restart when the same set is recomputed.
+ * The engines a notebook runs on (its default and every cell's override) that the kernel lists, in a stable order so
+ * the poller does not restart when the same set is recomputed. Which of them have sessions is learnt from the
+ * listing's own `type`: the engine list cannot tell (a Databricks cluster is listed with type `databricks`, like a SQL
+ * warehouse).
  */
 export function sessionEnginesOf(
-  engines: ReadonlyArray<{ name: string; type: string }>,
+  engines: ReadonlyArray<{ name: string }>,
   defaultEngine: string,
   cellEngines: ReadonlyArray<string | undefined>,
 ): string[] {
   const used = new Set([defaultEngine, ...cellEngines.filter((e): e is string => !!e)]);
   return engines
-    .filter((e) => used.has(e.name) && SESSION_ENGINE_TYPES.includes(e.type))
+    .filter((e) => used.has(e.name))
     .map((e) => e.name)
     .sort();
 }
@@ -114,7 +116,7 @@ export function createSessionPoller(opts: SessionPollerOptions): SessionPoller {
   let generation = 0;
 
   const loop = async (names: string[], gen: number, signal: AbortSignal) => {
-    while (!signal.aborted && gen === generation) {
+    while (!signal.aborted && gen === generation && names.length > 0) {
       const results = await Promise.all(
         names.map(async (name) => {
           try {
@@ -125,7 +127,12 @@ export function createSessionPoller(opts: SessionPollerOptions): SessionPoller {
         }),
       );
       if (signal.aborted || gen !== generation) return;
-      setListings(results.flatMap((r) => (r.ok ? [r.ok] : [])));
+      // An engine without sessions (DuckDB, a SQL warehouse) answers an empty list of its own type: stop asking it.
+      names = names.filter((n) => {
+        const ok = results.find((r) => r.name === n)?.ok;
+        return !ok || SESSION_ENGINE_TYPES.includes(ok.type);
+      });
+      setListings(results.flatMap((r) => (r.ok && SESSION_ENGINE_TYPES.includes(r.ok.type) ? [r.ok] : [])));
       setErrors(Object.fromEntries(results.flatMap((r) => (r.err ? [[r.name, r.err]] : []))));
       await new Promise<void>((resolve) => {
         const t = setTimeout(done, interval);
