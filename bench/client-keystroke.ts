@@ -1,5 +1,6 @@
 // Keystroke latency in real Chromium: one person types in a cell of a 300-cell notebook while 5 other clients type
-// elsewhere in the same notebook (each a y-websocket client inserting 10 characters a second into its own cell).
+// elsewhere in the same notebook (each a y-websocket client inserting 10 characters a second into its own cell and
+// moving its cursor there, as an editor does).
 // Latency is measured from the keydown event's timestamp (when the browser received the key, so time spent queued
 // behind remote updates counts) to the first task after the key's events were handled: the editor has inserted the
 // character, updated its DOM and sent the update. A second figure adds the wait for the next animation frame.
@@ -153,7 +154,12 @@ try {
   others.forEach((o, k) => {
     const cellId = `c_${String(40 + k * 50).padStart(4, '0')}`;
     const text = (o.doc.getMap('cells').get(cellId) as Y.Map<unknown>).get('source') as Y.Text;
-    o.timer = setInterval(() => text.insert(text.length, 'y'), 1000 / OTHER_RATE_HZ);
+    // Like an editor, each typist publishes its cursor after every keystroke, so everyone's awareness changes too.
+    o.timer = setInterval(() => {
+      text.insert(text.length, 'y');
+      const pos = Y.relativePositionToJSON(Y.createRelativePositionFromTypeIndex(text, text.length));
+      o.provider.awareness.setLocalStateField('cursor', { anchor: pos, head: pos });
+    }, 1000 / OTHER_RATE_HZ);
   });
   console.log(`baseline batch took ${Date.now() - t1} ms`);
   t1 = Date.now();

@@ -9,6 +9,7 @@ import {
   type RunScope,
 } from '../editor/cell-editor.ts';
 import { cellCompletion } from '../editor/completion.ts';
+import { scopedAwareness } from '../editor/scoped-awareness.ts';
 import type { NotebookSession } from '../state/session.ts';
 
 export interface CellEditorHostProps {
@@ -37,7 +38,7 @@ export function CellEditorHost(props: CellEditorHostProps) {
     handle = createCellEditor({
       parent: box,
       text,
-      awareness: s.conn.awareness,
+      awareness: scopedAwareness(s.conn.awareness, s.cursorIndex, text),
       undoManager: s.store.undoManager,
       language: props.language,
       dialect: props.dialect,

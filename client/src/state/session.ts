@@ -4,6 +4,7 @@
 import type { CellId } from '@pipebook/shared';
 import { type Accessor, createEffect, createMemo, createSignal, on } from 'solid-js';
 import { buildCompletionSchema } from '../editor/completion.ts';
+import { type CursorIndex, createCursorIndex } from '../editor/scoped-awareness.ts';
 import { type NotebookSummary, notebooksApi, type Role } from '../net/api.ts';
 import { authHeaders, currentToken, type Identity, identityFromToken } from '../net/auth.ts';
 import { type CollabConnection, openCollab } from '../net/collab.ts';
@@ -20,6 +21,8 @@ export interface NotebookSession {
   id: string;
   me: Identity;
   conn: CollabConnection;
+  /** Which cell each remote cursor is in, so an editor re-renders only for cursors in its own text. */
+  cursorIndex: CursorIndex;
   store: NotebookStore;
   presence: PresenceStore;
   connection: Accessor<ConnectionState>;
@@ -47,6 +50,7 @@ export function createNotebookSession(id: string): NotebookSession {
   const store = createNotebookStore(conn.doc, me.id);
   const presence = createPresence(conn.awareness, me);
   const connection = createConnectionState(conn);
+  const cursorIndex = createCursorIndex(conn.awareness, conn.doc);
   const runtime = createRuntime(id);
   const cachedRole = (localStorage.getItem(ROLE_KEY(id)) as Role | null) ?? undefined;
   const [role, setRole] = createSignal<Role | undefined>(cachedRole);
@@ -121,6 +125,7 @@ export function createNotebookSession(id: string): NotebookSession {
     id,
     me,
     conn,
+    cursorIndex,
     store,
     presence,
     connection: connection.state,
@@ -142,6 +147,7 @@ export function createNotebookSession(id: string): NotebookSession {
     authHeaders,
     dispose() {
       runtime.dispose();
+      cursorIndex.destroy();
       presence.dispose();
       connection.dispose();
       store.dispose();
