@@ -5,7 +5,15 @@ import type { CellSnapshot } from '@pipebook/shared';
 import { tableFromIPC } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDBEngine, DuckDBWarehouse } from '../engines/duckdb.ts';
-import { type SampleOptions, sampleLimits, sampleOptions, sampleSource } from './sampler.ts';
+import { pageToArrow } from '../results/pager.ts';
+import {
+  columnarToArrow,
+  readColumnar,
+  type SampleOptions,
+  sampleLimits,
+  sampleOptions,
+  sampleSource,
+} from './sampler.ts';
 
 let dir: string;
 let wh: DuckDBWarehouse;
@@ -105,6 +113,30 @@ describe('source samples', () => {
   it('refuses cells that are not sources, and unknown cells', async () => {
     await expect(sampleSource(deps(), cells, 'c_sql', opts())).rejects.toMatchObject({ code: 'bad_request' });
     await expect(sampleSource(deps(), cells, 'c_nope', opts())).rejects.toMatchObject({ code: 'not_found' });
+  });
+
+  it('encodes columns exactly as result pages are encoded, nulls and every type family included', async () => {
+    const sql = `SELECT * FROM (VALUES
+      (1::TINYINT, 2::INTEGER, 3::BIGINT, 4::UINTEGER, 1.5::DOUBLE, 2.25::DECIMAL(10, 2), true, DATE '2024-02-29',
+       TIMESTAMP '2024-01-01 10:00:00', 'a', 99::HUGEINT, [1, 2], {'k': 1}),
+      (NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+      (-1::TINYINT, -2::INTEGER, 9007199254740993::BIGINT, 0::UINTEGER, -0.5::DOUBLE, -1.10::DECIMAL(10, 2), false,
+       DATE '1970-01-01', TIMESTAMP '1999-12-31 23:59:59.123', '', 1::HUGEINT, [], {'k': NULL})
+    ) AS t(ti, i, b, ui, d, dec, bo, dt, ts, s, h, l, st)`;
+    const ours = tableFromIPC(columnarToArrow(await readColumnar(wh, sql), 3));
+    const pages = tableFromIPC(pageToArrow(await wh.readAll(sql)));
+    expect(ours.schema.fields.map((f) => `${f.name}:${f.type}`)).toEqual(
+      pages.schema.fields.map((f) => `${f.name}:${f.type}`),
+    );
+    const rows = (t: typeof ours) =>
+      t.toArray().map((r) => JSON.stringify(r.toJSON(), (_k, v) => (typeof v === 'bigint' ? `${v}n` : v)));
+    expect(rows(ours)).toEqual(rows(pages));
+    // Numeric columns without nulls take the typed-array path; the same values come out.
+    const noNulls = `SELECT range::INTEGER AS i, range AS b, range / 4 AS d FROM range(5)`;
+    const a = tableFromIPC(columnarToArrow(await readColumnar(wh, noNulls), 5));
+    const b = tableFromIPC(pageToArrow(await wh.readAll(noNulls)));
+    expect(rows(a)).toEqual(rows(b));
+    expect(a.schema.fields.map((f) => String(f.type))).toEqual(b.schema.fields.map((f) => String(f.type)));
   });
 
   it('takes defaults from the environment and bounds what a request may ask', () => {

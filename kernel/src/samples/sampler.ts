@@ -5,10 +5,23 @@ import type { CellId, CellSnapshot, ColumnInfo } from '@pipebook/shared';
 import { PipebookError } from '@pipebook/shared';
 import { compileCell } from '@pipebook/shared/compile/compile';
 import type { Dialect } from '@pipebook/shared/compile/dialect';
+import {
+  Bool,
+  DateDay,
+  Float64,
+  Int32,
+  Int64,
+  makeVector,
+  Table,
+  TimestampMillisecond,
+  tableToIPC,
+  Utf8,
+  type Vector,
+  vectorFromArray,
+} from 'apache-arrow';
 import { resolveDataPath } from '../data/paths.ts';
 import type { DuckDBWarehouse } from '../engines/duckdb.ts';
 import type { Engine } from '../engines/engine.ts';
-import { type Page, pageToArrow } from '../results/pager.ts';
 
 export type SampleMode = 'first' | 'random';
 
@@ -92,12 +105,106 @@ export interface Sample {
   arrow: Uint8Array;
 }
 
-function slicePage(page: Page, rows: number): Page {
+/** A query's rows column by column (cheaper to read from DuckDB and to encode than rows). */
+export interface ColumnarPage {
+  columns: ColumnInfo[];
+  rowCount: number;
+  /** Values as JS (bigint, Date, ...), one array per column. */
+  js(): unknown[][];
+  /** Values as JSON-safe values, one array per column (for types sent as text). */
+  json(): unknown[][];
+}
+
+export async function readColumnar(wh: DuckDBWarehouse, sql: string): Promise<ColumnarPage> {
+  const r = await wh.with((c) => c.runAndReadAll(sql));
+  const names = r.columnNames();
+  const types = r.columnTypes();
+  let js: unknown[][] | undefined;
+  let json: unknown[][] | undefined;
   return {
-    columns: page.columns,
-    rowsJs: page.rowsJs.slice(0, rows),
-    rowsJson: page.rowsJson.slice(0, rows),
+    columns: names.map((name, i) => ({ name, type: types[i].toString() })),
+    rowCount: r.currentRowCount,
+    js: () => {
+      js ??= r.getColumnsJS() as unknown[][];
+      return js;
+    },
+    json: () => {
+      json ??= r.getColumnsJson() as unknown[][];
+      return json;
+    },
   };
+}
+
+/** Rows (as a remote engine streams them) as a columnar page. */
+export function columnarFromRows(columns: ColumnInfo[], rows: unknown[][]): ColumnarPage {
+  const cols = () => columns.map((_, i) => rows.map((r) => r[i]));
+  let c: unknown[][] | undefined;
+  return {
+    columns,
+    rowCount: rows.length,
+    js: () => {
+      c ??= cols();
+      return c;
+    },
+    json: () => {
+      c ??= cols();
+      return c;
+    },
+  };
+}
+
+const INT32_TYPES = new Set(['TINYINT', 'SMALLINT', 'INTEGER', 'UTINYINT', 'USMALLINT']);
+
+/**
+ * One column as an Arrow vector, typed as result pages are (kernel/src/results/pager.ts: BIGINT as Int64, decimals as
+ * Float64, dates as Date32, timestamps as Timestamp(ms), other types as text); numeric columns without nulls are
+ * built straight from typed arrays, which is what makes large samples cheap.
+ */
+function vectorFor(col: ColumnInfo, js: () => unknown[], json: () => unknown[]): Vector {
+  const t = col.type.toUpperCase();
+  if (t === 'BOOLEAN') return vectorFromArray(js(), new Bool()) as Vector;
+  if (INT32_TYPES.has(t)) {
+    const v = js();
+    return (v.includes(null) ? vectorFromArray(v, new Int32()) : makeVector(Int32Array.from(v as number[]))) as Vector;
+  }
+  if (t === 'BIGINT' || t === 'UINTEGER') {
+    const v = js().map((x) => (x === null ? null : BigInt(x as bigint | number)));
+    return (
+      v.includes(null) ? vectorFromArray(v, new Int64()) : makeVector(BigInt64Array.from(v as bigint[]))
+    ) as Vector;
+  }
+  if (t === 'DOUBLE' || t === 'FLOAT' || t.startsWith('DECIMAL')) {
+    const v = js().map((x) => (x === null ? null : Number(x)));
+    return (
+      v.includes(null) ? vectorFromArray(v, new Float64()) : makeVector(Float64Array.from(v as number[]))
+    ) as Vector;
+  }
+  if (t === 'DATE') return vectorFromArray(js(), new DateDay()) as Vector;
+  if (t === 'TIMESTAMP' || t === 'TIMESTAMP WITH TIME ZONE' || t === 'TIMESTAMP_MS') {
+    return vectorFromArray(
+      js().map((x) => (x instanceof Date ? x.getTime() : x)),
+      new TimestampMillisecond(),
+    ) as Vector;
+  }
+  if (t === 'VARCHAR') return vectorFromArray(js(), new Utf8()) as Vector;
+  return vectorFromArray(
+    json().map((x) => (x === null ? null : typeof x === 'string' ? x : JSON.stringify(x))),
+    new Utf8(),
+  ) as Vector;
+}
+
+/** The first `rows` rows of a columnar page as one Arrow IPC stream. */
+export function columnarToArrow(page: ColumnarPage, rows: number): Uint8Array {
+  const vectors: Record<string, Vector> = {};
+  const all = rows >= page.rowCount;
+  page.columns.forEach((c, i) => {
+    vectors[c.name] = vectorFor(
+      c,
+      () => (all ? page.js()[i] : page.js()[i].slice(0, rows)),
+      () => (all ? page.json()[i] : page.json()[i].slice(0, rows)),
+    );
+  });
+  return tableToIPC(new Table(vectors), 'stream');
 }
 
 /**
@@ -105,18 +212,18 @@ function slicePage(page: Page, rows: number): Page {
  * are kept, in proportion to the size measured, until it fits.
  */
 export function encodeWithinCap(
-  page: Page,
+  page: ColumnarPage,
   rows: number,
   maxBytes: number,
 ): { arrow: Uint8Array; rowCount: number; cappedByBytes: boolean } {
-  let n = Math.min(rows, page.rowsJs.length);
-  let arrow = pageToArrow(slicePage(page, n));
+  let n = Math.min(rows, page.rowCount);
+  let arrow = columnarToArrow(page, n);
   let capped = false;
   while (arrow.byteLength > maxBytes && n > 0) {
     capped = true;
     const next = Math.floor(((n * maxBytes) / arrow.byteLength) * 0.95);
     n = next < n ? next : n - 1;
-    arrow = pageToArrow(slicePage(page, n));
+    arrow = columnarToArrow(page, n);
   }
   return { arrow, rowCount: n, cappedByBytes: capped };
 }
@@ -152,17 +259,17 @@ export async function sampleSource(
   const compiled = compileCell(cells, id, dialect, {
     resolveFile: (p) => resolveDataPath(deps.dataDir, p, { mustExist: true }),
   });
-  let page: Page;
+  let page: ColumnarPage;
   let mode = opts.mode;
   if (engine.info.type === 'duckdb') {
-    page = await deps.warehouse.readAll(sampleSql(compiled.sql, opts, 'duckdb'));
+    page = await readColumnar(deps.warehouse, sampleSql(compiled.sql, opts, 'duckdb'));
   } else {
     // Remote warehouses: the first rows, fetched through the engine like any query (random sampling syntax differs
     // per warehouse and would scan the whole table).
     mode = 'first';
     page = await remotePage(deps, engine, sampleSql(compiled.sql, { ...opts, mode: 'first' }, dialect), opts, signal);
   }
-  const more = page.rowsJs.length > opts.rows;
+  const more = page.rowCount > opts.rows;
   const enc = encodeWithinCap(page, opts.rows, opts.maxBytes);
   return {
     cellId: id,
@@ -181,12 +288,13 @@ async function remotePage(
   sql: string,
   opts: SampleOptions,
   signal: AbortSignal,
-): Promise<Page> {
+): Promise<ColumnarPage> {
   const resultPath = deps.tempResultPath();
   const out = await engine.execute({ sql, signal, resultPath, tag: 'pipebook-sample' });
   if (out.type === 'materialized') {
     try {
-      return await deps.warehouse.readAll(
+      return await readColumnar(
+        deps.warehouse,
         `SELECT * FROM read_parquet('${resultPath.replaceAll("'", "''")}') LIMIT ${opts.rows + 1}`,
       );
     } finally {
@@ -201,5 +309,5 @@ async function remotePage(
     }
     if (rows.length > opts.rows) break;
   }
-  return { columns: out.columns, rowsJs: rows, rowsJson: rows };
+  return columnarFromRows(out.columns, rows);
 }
