@@ -1,9 +1,9 @@
 // Spark sessions from the browser: a notebook on a Livy connection (from PIPEBOOK_HOME/pipebook.config.yaml) runs SQL
 // and PySpark cells against the Livy test server in real Chromium, with one cell on a Databricks cluster (Command
-// Execution test server). The toolbar shows each session's lifecycle as the
-// kernel lists it (starting while Livy boots it, then idle); when Livy loses the PySpark session, the toolbar shows it
-// dead and exactly the cells whose results lived in it turn stale on the page, with the reason, while the cells held
-// by the SQL session and a DuckDB cell stay done.
+// Execution test server). The toolbar shows each session's lifecycle as the kernel lists it: starting while the remote
+// side boots it, busy while a long statement runs, then idle. When Livy loses the PySpark session (or the cluster its
+// context), the toolbar shows it dead and exactly the cells whose results lived in it turn stale on the page, with the
+// reason, while the cells held by the SQL session and a DuckDB cell stay done.
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -41,7 +41,13 @@ function setEnv(vars: Record<string, string | undefined>) {
 }
 
 beforeAll(async () => {
-  livy = await startLivyServer({ seedSql: SEED_SQL, csrf: true, bootDelaysMs: BOOT });
+  livy = await startLivyServer({
+    seedSql: SEED_SQL,
+    csrf: true,
+    bootDelaysMs: BOOT,
+    // The report statement runs for two poll intervals, so the page must see its session busy.
+    statementDurationMs: (code) => (code.includes('ORDER BY customer_id') ? 3000 : 0),
+  });
   cluster = await startCommandServer({ token: CLUSTER_TOKEN, seedSql: SEED_SQL, contextBootMs: 2000 });
   setEnv({ PIPEBOOK_DEMO_DATA: '0', E2E_UI_CLUSTER_TOKEN: CLUSTER_TOKEN });
   // The harness makes PIPEBOOK_HOME with mkdtemp under os.tmpdir() before its first await: point TMPDIR at a
@@ -170,6 +176,7 @@ describe('Spark sessions in the browser', () => {
       expect(seen[kind][0], `${kind}: ${seen[kind]}`).toBe('starting');
       expect(seen[kind].at(-1)).toBe('idle');
     }
+    expect(seen.sql, `sql: ${seen.sql}`).toContain('busy');
 
     // The badge names the real Livy session; Livy then loses it (YARN killed the driver).
     const text = (await badge('pyspark').textContent()) ?? '';

@@ -91,6 +91,23 @@ describe('engine sessions', () => {
     expect(fetchSessions.mock.calls.length).toBeLessThanOrEqual(after + 1);
     expect(asked).toContain('cluster');
   });
+
+  it('does not ask while the tab is hidden, and asks again as soon as it is shown', async () => {
+    const fetchSessions = vi.fn(async (engine: string) => listing(engine, []));
+    const visibility = vi.spyOn(document, 'visibilityState', 'get').mockReturnValue('hidden');
+    let dispose!: () => void;
+    createRoot((d) => {
+      dispose = d;
+      createSessionPoller({ notebookId: 'nb1', engines: () => ['spark'], fetchSessions, intervalMs: 5 });
+    });
+    await new Promise((r) => setTimeout(r, 40));
+    expect(fetchSessions).not.toHaveBeenCalled();
+    visibility.mockReturnValue('visible');
+    document.dispatchEvent(new Event('visibilitychange'));
+    await waitFor(() => expect(fetchSessions).toHaveBeenCalledWith('spark', expect.anything()));
+    dispose();
+    visibility.mockRestore();
+  });
 });
 
 describe('EngineBar', () => {

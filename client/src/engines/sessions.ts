@@ -115,8 +115,32 @@ export function createSessionPoller(opts: SessionPollerOptions): SessionPoller {
   let wake: (() => void) | undefined;
   let generation = 0;
 
+  /** Waits for the interval, a refresh, the tab becoming visible, or the end. */
+  const nextRound = (signal: AbortSignal) =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(done, interval);
+      function done() {
+        clearTimeout(t);
+        signal.removeEventListener('abort', done);
+        if (typeof document !== 'undefined') document.removeEventListener('visibilitychange', onVisible);
+        wake = undefined;
+        resolve();
+      }
+      function onVisible() {
+        if (document.visibilityState === 'visible') done();
+      }
+      wake = done;
+      signal.addEventListener('abort', done);
+      if (typeof document !== 'undefined') document.addEventListener('visibilitychange', onVisible);
+    });
+
   const loop = async (names: string[], gen: number, signal: AbortSignal) => {
     while (!signal.aborted && gen === generation && names.length > 0) {
+      // Each listing makes the kernel ask the remote side about every session: a hidden tab does not ask.
+      if (typeof document !== 'undefined' && document.visibilityState === 'hidden') {
+        await nextRound(signal);
+        continue;
+      }
       const results = await Promise.all(
         names.map(async (name) => {
           try {
@@ -134,17 +158,7 @@ export function createSessionPoller(opts: SessionPollerOptions): SessionPoller {
       });
       setListings(results.flatMap((r) => (r.ok && SESSION_ENGINE_TYPES.includes(r.ok.type) ? [r.ok] : [])));
       setErrors(Object.fromEntries(results.flatMap((r) => (r.err ? [[r.name, r.err]] : []))));
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(done, interval);
-        function done() {
-          clearTimeout(t);
-          signal.removeEventListener('abort', done);
-          wake = undefined;
-          resolve();
-        }
-        wake = done;
-        signal.addEventListener('abort', done);
-      });
+      await nextRound(signal);
     }
   };
 
