@@ -181,6 +181,7 @@ describe('Spark sessions in the browser', () => {
     // The badge names the real Livy session; Livy then loses it (YARN killed the driver).
     const text = (await badge('pyspark').textContent()) ?? '';
     const id = Number(/pyspark (\d+) ·/.exec(text)?.[1]);
+    expect(await badge('pyspark').getAttribute('data-session-id')).toBe(String(id));
     const remote = livy.sessions.get(id);
     expect(remote?.name, text).toMatch(/^pipebook-.*-pyspark-/);
     livy.kill(id);
@@ -198,9 +199,9 @@ describe('Spark sessions in the browser', () => {
     await until('dead recorded', async () => (await phases()).pyspark?.at(-1) === 'dead');
 
     // The cluster's driver restarts: its execution context is gone, and so is the one result it held.
-    const ctxText = (await badge('python', 'cluster').textContent()) ?? '';
-    const ctxId = /python (\S+) ·/.exec(ctxText)?.[1] ?? '';
-    expect(cluster.contexts.has(ctxId), ctxText).toBe(true);
+    const ctxId = (await badge('python', 'cluster').getAttribute('data-session-id')) ?? '';
+    expect(cluster.contexts.has(ctxId), ctxId).toBe(true);
+    expect(await badge('python', 'cluster').textContent()).toBe(`cluster · python …${ctxId.slice(-6)} · idle`);
     cluster.loseContext(ctxId);
     await badge('python', 'cluster').and(page.locator('[data-phase="dead"]')).waitFor({ timeout: 10_000 });
     await statusOf(page, 'on_cluster').and(page.locator('[data-status="stale"]')).waitFor({ timeout: 10_000 });

@@ -6,6 +6,29 @@ import { request } from '../net/http.ts';
 import type { NotebookSession } from '../state/session.ts';
 import { createSessionPoller, describeSession, type SessionRow, sessionEnginesOf } from './sessions.ts';
 
+// Inline so the component carries its own look without touching the page's stylesheet.
+const BAR_STYLE = { display: 'flex', 'align-items': 'center', gap: '0.5rem', 'flex-wrap': 'wrap' } as const;
+const LIST_STYLE = {
+  display: 'flex',
+  'flex-wrap': 'wrap',
+  gap: '0.25rem',
+  'list-style': 'none',
+  margin: '0',
+  padding: '0',
+  'font-size': '0.8rem',
+} as const;
+const PHASE_COLOURS: Record<string, string> = {
+  starting: '#a16207',
+  idle: '#15803d',
+  busy: '#1d4ed8',
+  dead: '#b91c1c',
+  unknown: '#6b7280',
+};
+function badgeStyle(phase: string) {
+  const c = PHASE_COLOURS[phase] ?? PHASE_COLOURS.unknown;
+  return { color: c, border: `1px solid ${c}`, 'border-radius': '999px', padding: '0 0.5rem', 'white-space': 'nowrap' };
+}
+
 export interface EngineChoice {
   name: string;
   label: string;
@@ -22,11 +45,12 @@ export function EngineBar(props: {
 }) {
   const known = () => props.engines.some((e) => e.name === props.defaultEngine);
   return (
-    <fieldset class="toolbar-group notebook-engines">
+    <fieldset class="toolbar-group notebook-engines" style={BAR_STYLE}>
       <legend class="visually-hidden">Engine</legend>
       <label>
         <span class="visually-hidden">Notebook engine</span>
         <select
+          style={{ 'max-width': '16rem' }}
           value={props.defaultEngine}
           disabled={props.readOnly}
           title="The engine every cell runs on unless the cell picks its own"
@@ -49,12 +73,14 @@ export function EngineBar(props: {
         </select>
       </label>
       <Show when={props.sessions.length > 0 || Object.keys(props.errors).length > 0}>
-        <ul class="engine-sessions" aria-label="Engine sessions">
+        <ul class="engine-sessions" aria-label="Engine sessions" style={LIST_STYLE}>
           <For each={props.sessions}>
             {(row) => (
               <li
                 class={`badge session-${row.phase}`}
+                style={badgeStyle(row.phase)}
                 data-engine={row.engine}
+                data-session-id={row.sessionId}
                 data-kind={row.kind}
                 data-phase={row.phase}
                 title={[
@@ -72,7 +98,13 @@ export function EngineBar(props: {
           </For>
           <For each={Object.entries(props.errors)}>
             {([engine, message]) => (
-              <li class="badge session-unknown" data-engine={engine} data-phase="unknown" title={message}>
+              <li
+                class="badge session-unknown"
+                style={badgeStyle('unknown')}
+                data-engine={engine}
+                data-phase="unknown"
+                title={message}
+              >
                 {engine} · sessions unavailable
               </li>
             )}

@@ -87,7 +87,9 @@ export function sessionRowsFor(notebookId: string, listings: ReadonlyArray<Engin
 }
 
 export function describeSession(row: SessionRow): string {
-  const id = row.sessionId === undefined ? '' : ` ${row.sessionId}`;
+  // Livy ids are small integers; Databricks context ids are long numbers, shortened here (the full id is in the DOM).
+  const sid = row.sessionId ?? '';
+  const id = sid === '' ? '' : ` ${sid.length > 8 ? `…${sid.slice(-6)}` : sid}`;
   return `${row.engine} · ${row.kind}${id} · ${row.phase}`;
 }
 
