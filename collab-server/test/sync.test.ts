@@ -24,6 +24,11 @@ async function editTogether(count: number, editsEach: number, seed: number) {
   const id = await createNotebook(server.url, { template: 'demo' });
   const clients: TestClient[] = [];
   for (let i = 0; i < count; i++) clients.push(newClient(server.url, id));
+  let disconnects = 0;
+  clients.forEach((c, i) => {
+    c.provider.on('connection-close', () => disconnects++);
+    c.provider.awareness.setLocalStateField('user', { name: `user ${i}` });
+  });
   try {
     await Promise.all(clients.map((c) => c.synced()));
     expect(readCells(clients[0].doc).length).toBeGreaterThan(0);
@@ -36,6 +41,13 @@ async function editTogether(count: number, editsEach: number, seed: number) {
       if (round % 5 === 4) await new Promise((r) => setImmediate(r));
     }
     await waitFor(() => allEqual(clients.map((c) => c.doc)), 20_000, 'convergence');
+    // Every client shows everyone's presence, and nobody was dropped on the way (the stock client echoes presence).
+    await waitFor(
+      () => clients.every((c) => c.provider.awareness.getStates().size === count),
+      10_000,
+      `presence of all (${clients.map((c) => c.provider.awareness.getStates().size).join(',')})`,
+    );
+    expect(disconnects).toBe(0);
     const text = contentOf(clients[0].doc);
     // Every tag that was inserted and not deleted again appears exactly once.
     for (let i = 0; i < count; i++) {
@@ -49,6 +61,31 @@ async function editTogether(count: number, editsEach: number, seed: number) {
 }
 
 describe('sync', () => {
+  it('[S9][H5] a client joining a room where 20 others show presence gets them all and is not dropped', async () => {
+    const id = await createNotebook(server.url, {});
+    const others = Array.from({ length: 20 }, (_, i) => {
+      const c = newClient(server.url, id);
+      c.provider.awareness.setLocalStateField('user', { name: `other ${i}` });
+      return c;
+    });
+    const late = newClient(server.url, id, { connect: false });
+    try {
+      await Promise.all(others.map((c) => c.synced()));
+      await waitFor(() => others.every((c) => c.provider.awareness.getStates().size === 20), 10_000, 'presence');
+      let closed = 0;
+      late.provider.on('connection-close', () => closed++);
+      late.provider.awareness.setLocalStateField('user', { name: 'late' });
+      late.provider.connect();
+      await late.synced();
+      // The stock client echoes all 20 states back; they are not its own, so no per-connection limit applies.
+      await waitFor(() => others.every((c) => c.provider.awareness.getStates().size === 21), 10_000, 'late presence');
+      await waitFor(() => late.provider.awareness.getStates().size === 21, 10_000, 'late sees all');
+      expect(closed).toBe(0);
+    } finally {
+      for (const c of [...others, late]) c.destroy();
+    }
+  });
+
   it('[S1] two clients editing the same cells converge (seed 11)', async () => {
     await editTogether(2, 200, 11);
   });

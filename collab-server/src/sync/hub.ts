@@ -186,8 +186,13 @@ export class DocHub {
         this.applyFromPeer(room, peer, msg.update);
         return;
       case 'awareness': {
+        // Only presence states this peer would add count against its limit: the stock client echoes every presence
+        // update it receives, so its messages routinely carry everyone else's states too.
         let fresh = 0;
-        for (const e of msg.entries) if (!peer.awarenessIds.has(e.clientId)) fresh++;
+        const states = room.awareness.getStates();
+        for (const e of msg.entries) {
+          if (!peer.awarenessIds.has(e.clientId) && !states.has(e.clientId) && e.state !== null) fresh++;
+        }
         if (peer.awarenessIds.size + fresh > this.limits.maxAwarenessClientsPerConnection) {
           throw new ProtocolError('too many awareness clients on one connection');
         }
