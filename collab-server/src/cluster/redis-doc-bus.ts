@@ -39,6 +39,9 @@ export function streamIdAfter(a: string, b: string): boolean {
   return am !== bm ? am > bm : as > bs;
 }
 
+/** Entries read per stream per XREAD. */
+const READ_BATCH = 1000;
+
 // Releases the lease only when this instance still holds it (it may have expired and been taken by another).
 const RELEASE_LEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
@@ -374,7 +377,7 @@ export class RedisDocBus implements HubCluster {
         this.blocked = true;
         const res = (await this.reader.xreadBuffer(
           'COUNT',
-          1000,
+          READ_BATCH,
           'BLOCK',
           5000,
           'STREAMS',
@@ -382,13 +385,33 @@ export class RedisDocBus implements HubCluster {
           ...active.map(([, w]) => w.lastId as string),
         )) as Array<[Buffer, Array<[Buffer, Buffer[]]>]> | null;
         this.blocked = false;
-        if (res) for (const [key, entries] of res) this.applyEntries(notebookOfKey(key.toString()), entries);
+        for (const [key, entries] of res ?? []) {
+          const notebookId = notebookOfKey(key.toString());
+          const before = this.watches.get(notebookId)?.lastId ?? null;
+          this.applyEntries(notebookId, entries);
+          // A full batch means this instance is behind; if it fell further behind than the stream keeps (MAXLEN),
+          // entries were trimmed before it read them: the store has them.
+          if (entries.length === READ_BATCH && before !== null) void this.checkTrimmed(notebookId, before);
+        }
       } catch (e) {
         this.blocked = false;
         if (this.closed) return;
         this.stats.lastError = (e as Error).message;
         await new Promise((r) => setTimeout(r, 100));
       }
+    }
+  }
+
+  private async checkTrimmed(notebookId: string, before: string): Promise<void> {
+    try {
+      const oldest = (await this.cmd.xrange(streamKey(notebookId), '-', '+', 'COUNT', 1)) as Array<[string, string[]]>;
+      const w = this.watches.get(notebookId);
+      if (w && oldest[0] && streamIdAfter(oldest[0][0], before)) {
+        this.opts.log.warn(`fell behind the stream of ${notebookId}: resyncing from the store`);
+        this.resyncFromStore(w.room);
+      }
+    } catch (e) {
+      this.stats.lastError = (e as Error).message;
     }
   }
 
