@@ -78,10 +78,17 @@ try {
   const openAndPreview = async () => {
     const t0 = Date.now();
     await page.goto(`${pb.url}/notebooks/${nb.id}`);
-    await page.locator('section[data-cell-name="enriched"] .cell-editor[data-editor="ready"]').waitFor();
+    await page
+      .locator('section[data-cell-name="enriched"] .cell-editor[data-editor="ready"]')
+      .waitFor({ timeout: 120_000 });
     const clicked = Date.now();
     await panel.getByRole('button', { name: 'Preview', exact: true }).click();
-    await panel.and(page.locator('[data-state="ready"]')).waitFor({ timeout: 120_000 });
+    await panel
+      .and(page.locator('[data-state="ready"]'))
+      .waitFor({ timeout: 120_000 })
+      .catch(async (e) => {
+        throw new Error(`No preview: ${await panel.textContent()}`, { cause: e });
+      });
     const ready = Date.now();
     const m = await page.evaluate(() =>
       Object.fromEntries(

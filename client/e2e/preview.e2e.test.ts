@@ -204,7 +204,9 @@ describe('instant preview', () => {
     await page.evaluate(async () => {
       await navigator.serviceWorker.ready;
       for (;;) {
-        if (navigator.serviceWorker.controller && (await caches.match('/index.html'))) return;
+        // The app shell (service worker) and the preview engine's bundles (kept in the background) are cached.
+        const bundles = await (await caches.open('pipebook-preview-bundles-v1')).keys();
+        if (navigator.serviceWorker.controller && (await caches.match('/index.html')) && bundles.length >= 2) return;
         await new Promise((r) => setTimeout(r, 50));
       }
     });

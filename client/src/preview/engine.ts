@@ -71,6 +71,19 @@ async function localAsset(url: string, type: string): Promise<string> {
   return URL.createObjectURL(new Blob([await res.arrayBuffer()], { type }));
 }
 
+/** Puts our bundles into Cache Storage if they are not there yet (in the background, after the engine started). */
+async function keepForOffline(urls: string[]): Promise<void> {
+  try {
+    const cache = await caches.open(BUNDLE_CACHE);
+    for (const u of urls) {
+      const abs = new URL(u, window.location.href).href;
+      if (!(await cache.match(abs))) await cache.add(abs);
+    }
+  } catch {
+    // Offline starts then need the network; online ones are unaffected.
+  }
+}
+
 /** Drops bundles of older builds from the cache (their names differ by content hash). */
 async function pruneBundles(keep: string[]): Promise<void> {
   try {
@@ -104,13 +117,39 @@ async function start(): Promise<PreviewEngine> {
   );
   const wasmUrl = eh ? ehWasm : mvpWasm;
   const workerUrl = eh ? ehWorker : mvpWorker;
-  const [wasm, worker] = await Promise.all([
-    localAsset(wasmUrl, 'application/wasm'),
-    localAsset(workerUrl, 'text/javascript'),
-  ]);
+  // Online, the worker loads the bundle from our server: the browser's HTTP cache and its cache of compiled
+  // WebAssembly make later starts faster. A copy goes into Cache Storage for offline starts, which use blob URLs
+  // (also the fallback when the server cannot be reached although the browser believes it is online).
+  const instantiate = async (wasm: string, worker: string) => {
+    const w = new Worker(worker);
+    const db = new duckdb.AsyncDuckDB(new duckdb.VoidLogger(), w);
+    try {
+      await withTimeout(db.instantiate(wasm), START_TIMEOUT_MS, 'Starting the preview engine');
+      return db;
+    } catch (e) {
+      w.terminate();
+      throw e;
+    }
+  };
+  const fromCache = async () =>
+    instantiate(
+      ...(await Promise.all([localAsset(wasmUrl, 'application/wasm'), localAsset(workerUrl, 'text/javascript')])),
+    );
+  let db: duckdb.AsyncDuckDB;
+  if (navigator.onLine !== false) {
+    try {
+      db = await instantiate(
+        new URL(wasmUrl, window.location.href).href,
+        new URL(workerUrl, window.location.href).href,
+      );
+      void keepForOffline([wasmUrl, workerUrl]);
+    } catch {
+      db = await fromCache();
+    }
+  } else {
+    db = await fromCache();
+  }
   void pruneBundles([wasmUrl, workerUrl]);
-  const db = new duckdb.AsyncDuckDB(new duckdb.VoidLogger(), new Worker(worker));
-  await withTimeout(db.instantiate(wasm), START_TIMEOUT_MS, 'Starting the preview engine');
   await db.open({ query: { castBigIntToDouble: false } });
   const conn = await db.connect();
   // A query needing an extension must fail at once, not wait for a download that cannot happen offline.
