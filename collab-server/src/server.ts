@@ -58,6 +58,7 @@ export async function startCollabServer(
       })
     : undefined;
   const hub = new DocHub(store, config.limits, metrics, log, cluster);
+  cluster?.attach(hub);
   const access = new Access(config, store);
 
   if (config.seedDemo && config.authMode === 'local' && store.countNotebooks() === 0) {

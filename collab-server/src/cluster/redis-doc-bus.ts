@@ -10,6 +10,7 @@ import { createOrigin } from '@pipebook/shared';
 import { Redis } from 'ioredis';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import * as Y from 'yjs';
+import type { Role } from '../http/features.ts';
 import type { CollabStore } from '../store/store.ts';
 import type { HubCluster, Logger } from '../sync/hub.ts';
 import type { Room } from '../sync/room.ts';
@@ -26,6 +27,10 @@ export const EntryKind = {
   Awareness: 'a',
   /** "Re-read this notebook from the store": sent by an instance that was cut off from Redis. */
   Resync: 'r',
+  /** A member's role changed or was revoked (field `d`: JSON `{ userId, role }`, role null when revoked). */
+  Role: 'm',
+  /** The notebook was deleted. */
+  Deleted: 'x',
 } as const;
 
 export const streamKey = (notebookId: string) => `pipebook:doc:{${notebookId}}:stream`;
@@ -65,6 +70,12 @@ interface Watch {
 
 export type RedisState = 'connecting' | 'up' | 'down';
 
+/** What the bus applies to the local hub when another instance changes access (SPEC S6 across instances). */
+export interface AccessTarget {
+  setRole(notebookId: string, userId: string, role: Role | undefined, fromCluster: boolean): void;
+  dropNotebook(notebookId: string, fromCluster: boolean): void;
+}
+
 export class RedisDocBus implements HubCluster {
   readonly instanceId = randomUUID();
   private readonly cmd: Redis;
@@ -81,6 +92,7 @@ export class RedisDocBus implements HubCluster {
   /** An outage or a failed publish happened: re-read the store and announce a resync once Redis is back. */
   private mustRecover = false;
   private loop: Promise<void>;
+  private access: AccessTarget | null = null;
   private readonly maxLen: number;
   private readonly leaseMs: number;
   readonly stats = {
@@ -138,6 +150,30 @@ export class RedisDocBus implements HubCluster {
       ...(state !== 'up' && this.stats.downSince ? { downForMs: Date.now() - this.stats.downSince } : {}),
       ...(state !== 'up' && this.stats.lastError ? { lastError: this.stats.lastError } : {}),
     };
+  }
+
+  /** The hub, once built: role changes and deletions from other instances are applied to it. */
+  attach(access: AccessTarget): void {
+    this.access = access;
+  }
+
+  roleChanged(notebookId: string, userId: string, role: Role | undefined): void {
+    this.control(notebookId, EntryKind.Role, JSON.stringify({ userId, role: role ?? null }));
+  }
+
+  notebookDropped(notebookId: string): void {
+    this.control(notebookId, EntryKind.Deleted, '');
+  }
+
+  /** Sent whether or not this instance has the notebook loaded: another instance may have sockets on it. */
+  private control(notebookId: string, kind: string, body: string): void {
+    if (this.cmd.status !== 'ready') {
+      this.publishFailed(1, 'redis not connected');
+      return;
+    }
+    const p = this.cmd.pipeline();
+    this.xadd(p, notebookId, kind, Buffer.from(body));
+    this.exec(p, 1);
   }
 
   isRemote(origin: unknown): boolean {
@@ -439,6 +475,10 @@ export class RedisDocBus implements HubCluster {
         else if (kind === EntryKind.Awareness && data)
           awarenessProtocol.applyAwarenessUpdate(w.room.awareness, data, REDIS_ORIGIN);
         else if (kind === EntryKind.Resync) this.resyncFromStore(w.room);
+        else if (kind === EntryKind.Role && data) {
+          const { userId, role } = JSON.parse(data.toString()) as { userId: string; role: Role | null };
+          this.access?.setRole(notebookId, userId, role ?? undefined, true);
+        } else if (kind === EntryKind.Deleted) this.access?.dropNotebook(notebookId, true);
       } catch (e) {
         // An entry this instance cannot apply: the store holds the truth, so fall back to it.
         this.opts.log.warn(`stream entry ${id} of ${notebookId} failed to apply: ${(e as Error).message}`);

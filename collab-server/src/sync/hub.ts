@@ -56,6 +56,10 @@ export interface HubCluster {
   committed(updates: Array<{ room: Room; update: Uint8Array }>): void;
   /** Presence changed here (not from another instance). */
   awarenessChanged(room: Room, clientIds: number[]): void;
+  /** A member's role changed or was revoked (undefined) here: other instances apply it to their open sockets. */
+  roleChanged(notebookId: string, userId: string, role: Role | undefined): void;
+  /** The notebook was deleted here: other instances close its sockets. */
+  notebookDropped(notebookId: string): void;
   /** Replaces the local compaction: other instances append to the same log, so it must be leased and merged. */
   compact(room: Room): void;
 }
@@ -397,7 +401,9 @@ export class DocHub {
   }
 
   /** Applies a role change to connected peers: revoked users are closed at once (S6), others keep their socket. */
-  setRole(notebookId: string, userId: string, role: Role | undefined): void {
+  setRole(notebookId: string, userId: string, role: Role | undefined, fromCluster = false): void {
+    // Scale-out: other instances apply it to their sockets too (fromCluster: it came from one of them).
+    if (!fromCluster) this.cluster?.roleChanged(notebookId, userId, role);
     const room = this.rooms.get(notebookId);
     if (!room) return;
     for (const peer of [...room.peers]) {
@@ -408,7 +414,8 @@ export class DocHub {
   }
 
   /** The notebook was deleted: close its peers and drop the room. */
-  dropNotebook(notebookId: string): void {
+  dropNotebook(notebookId: string, fromCluster = false): void {
+    if (!fromCluster) this.cluster?.notebookDropped(notebookId);
     const room = this.rooms.get(notebookId);
     if (room) this.failRoom(room, CloseCode.NotFound, 'notebook deleted');
   }

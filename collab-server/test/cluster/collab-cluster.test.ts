@@ -3,11 +3,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { orderArray } from '@pipebook/shared';
+import { addCell, orderArray } from '@pipebook/shared';
+import { signUserToken } from '@pipebook/shared/auth/tokens';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { contentOf, countTags, randomEdit } from '../editing.ts';
 import {
+  api,
   type CollabProcess,
   createNotebook,
   newClient,
@@ -30,7 +32,7 @@ interface Cluster {
   start(env?: Record<string, string>): Promise<CollabProcess>;
 }
 
-async function startCluster(n: number): Promise<Cluster> {
+async function startCluster(n: number, env: Record<string, string> = {}): Promise<Cluster> {
   const redis = await startRedis();
   cleanups.push(() => redis.cleanup());
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'pipebook-cluster-'));
@@ -39,12 +41,13 @@ async function startCluster(n: number): Promise<Cluster> {
     redis,
     home,
     instances: [],
-    async start(env = {}) {
+    async start(extra = {}) {
       const p = await startCollabProcess({
         PIPEBOOK_HOME: home,
         PIPEBOOK_REDIS_URL: redis.url,
         PIPEBOOK_SEED_DEMO: '0',
         ...env,
+        ...extra,
       });
       cleanups.push(() => p.kill());
       cluster.instances.push(p);
@@ -271,5 +274,47 @@ describe('collab cluster compaction', () => {
     await fresh.synced();
     expect(contentOf(fresh.doc)).toBe(contentOf(docs[0]));
     expectEveryTagOnce(fresh.doc, writers);
+  });
+});
+
+describe('collab cluster access', () => {
+  it('[C6] a role change or revocation made on one instance applies at once to sockets on another (S6)', async () => {
+    const secret = 'cluster-test-jwt-secret-long-enough';
+    const cluster = await startCluster(2, { PIPEBOOK_JWT_SECRET: secret });
+    const [a, b] = cluster.instances;
+    const ada = await signUserToken(secret, { id: 'ada', name: 'Ada' });
+    const bob = await signUserToken(secret, { id: 'bob', name: 'Bob' });
+    const id = await createNotebook(a.url, {}, ada);
+    await api(a.url, `/api/notebooks/${id}/members/bob`, { method: 'PUT', body: { role: 'editor' }, token: ada });
+    const owner = newClient(a.url, id, { token: ada });
+    const bobOnB = newClient(b.url, id, { token: bob });
+    cleanups.push(() => owner.destroy());
+    cleanups.push(() => bobOnB.destroy());
+    await Promise.all([owner.synced(), bobOnB.synced()]);
+    addCell(bobOnB.doc, { kind: 'sql', source: '-- bob as editor' });
+    await waitFor(() => contentOf(owner.doc).includes('bob as editor'), 5000, 'editor edit crosses');
+
+    // Downgraded on A: B refuses bob's updates on the open socket.
+    await api(a.url, `/api/notebooks/${id}/members/bob`, { method: 'PUT', body: { role: 'viewer' }, token: ada });
+    const refusedBefore = await metric(b, 'pipebook_collab_updates_refused_total');
+    let n = 0;
+    await waitFor(
+      async () => {
+        addCell(bobOnB.doc, { kind: 'sql', source: `-- bob as viewer ${n++}` });
+        return (await metric(b, 'pipebook_collab_updates_refused_total')) > refusedBefore;
+      },
+      5000,
+      'viewer refused on the other instance',
+    );
+
+    // Revoked on A: bob's socket on B closes with 4403 within a second.
+    const closed = new Promise<number>((resolve) => {
+      bobOnB.provider.once('connection-close', (event: CloseEvent | null) => resolve(event?.code ?? -1));
+    });
+    const t0 = Date.now();
+    const r = await api(a.url, `/api/notebooks/${id}/members/bob`, { method: 'DELETE', token: ada });
+    expect(r.status).toBe(204);
+    expect(await closed).toBe(4403);
+    expect(Date.now() - t0).toBeLessThan(1000);
   });
 });
