@@ -106,6 +106,14 @@ describe('scopes', () => {
     const md = await kernelApi(s, '/api/runs', { method: 'POST', body: { notebookId: nb, cellId: 'c_intro' } });
     expect(md.status).toBe(400);
   });
+
+  it('[R2] a notebook with nothing to run finishes at once', async () => {
+    const nb = await createNotebookFrom(s, notebookFile([{ name: 'notes', kind: 'markdown', source: '# Only text' }]));
+    const { created, events } = await runToEnd(s, { notebookId: nb, scope: 'all' });
+    expect(created.cells).toEqual([]);
+    expect(events.map((e) => e.type)).toEqual(['run_queued', 'run_finished']);
+    expect(events.at(-1)).toMatchObject({ status: 'done' });
+  });
 });
 
 describe('changes', () => {
