@@ -75,7 +75,7 @@ export class RedisRunBus {
   private readonly loop: Promise<void>;
   private readonly alive: NodeJS.Timeout;
   private readonly blockers = new Set<Redis>();
-  readonly stats = { taken: 0, requested: 0, eventsPublished: 0, forwarded: 0, lastError: '' };
+  readonly stats = { taken: 0, requested: 0, eventsPublished: 0, forwarded: 0, localFallbacks: 0, lastError: '' };
 
   constructor(private readonly opts: RunBusOptions) {
     const base = {
@@ -134,6 +134,12 @@ export class RedisRunBus {
       'counter',
       'Run events copied to Redis.',
       this.stats.eventsPublished,
+    );
+    m(
+      'pipebook_kernel_cluster_local_fallbacks_total',
+      'counter',
+      'Runs started here without Redis (not shared with other kernels).',
+      this.stats.localFallbacks,
     );
     m(
       'pipebook_kernel_cluster_forwarded_total',
@@ -198,7 +204,12 @@ export class RedisRunBus {
       res.setHeader(KERNEL_PROTOCOL_HEADER, String(KERNEL_PROTOCOL_VERSION));
       next();
     });
-    r.post('/runs', express.json({ limit: '64kb' }), async (req, res) => {
+    r.post('/runs', express.json({ limit: '64kb' }), async (req, res, next) => {
+      // Redis away: this kernel runs it itself (the single-kernel path), so runs degrade to "not shared", not "down".
+      if (!this.redisUp) {
+        this.stats.localFallbacks++;
+        return next();
+      }
       const parsed = runRequestSchema.safeParse(req.body ?? {});
       if (!parsed.success) throw new PipebookError('bad_request', parsed.error.issues[0]?.message ?? 'invalid request');
       const access = await this.opts.access.authorize(req, parsed.data.notebookId, 'editor');
@@ -273,6 +284,9 @@ export class RedisRunBus {
       const reply = JSON.parse(fields[1]) as Reply;
       if ('error' in reply) throw new PipebookError(reply.error.code, reply.error.message);
       return reply.ok;
+    } catch (e) {
+      if (e instanceof PipebookError) throw e;
+      throw new PipebookError('engine_unavailable', 'Redis went away while the run was being handed to a kernel.');
     } finally {
       this.blockers.delete(reader);
       reader.disconnect();

@@ -80,6 +80,10 @@ async function events(kernelUrl: string, runId: string): Promise<RunEvent[]> {
   return out;
 }
 
+async function health(url: string): Promise<{ cluster?: { redis: string } }> {
+  return (await (await fetch(`${url}/healthz`)).json()) as { cluster?: { redis: string } };
+}
+
 async function metric(url: string, name: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
@@ -88,7 +92,7 @@ async function metric(url: string, name: string): Promise<number> {
 }
 
 describe('kernel cluster over Redis', () => {
-  it('[K1][K2][K3] two kernels share runs; clients on either kernel see every event; results page from both', async () => {
+  it('[K1][K2][K3][K4] two kernels share runs; clients on either kernel see every event; results page from both; a Redis outage degrades to local runs', async () => {
     const redis: RedisProcess = await startRedis();
     cleanups.push(() => redis.cleanup());
     const home = fs.mkdtempSync(path.join(os.tmpdir(), 'pipebook-kcluster-'));
@@ -177,5 +181,29 @@ describe('kernel cluster over Redis', () => {
       expect(info.status).toBe(200);
       expect(info.body.runId).toBe(runIds.at(-1));
     }
+
+    // [K4] Redis away: each kernel reports it and runs what it is asked itself; back: runs are shared again.
+    await redis.kill();
+    for (const k of kernels) await waitFor(async () => (await health(k.url)).cluster?.redis === 'down', 5000, 'down');
+    const alone = await api<RunCreated>(kernels[0].url, '/api/runs', {
+      method: 'POST',
+      body: { notebookId: id, scope: 'all', force: true },
+    });
+    expect(alone.status).toBe(201);
+    expect((await events(kernels[0].url, alone.body.runId)).at(-1)).toMatchObject({
+      type: 'run_finished',
+      status: 'done',
+    });
+    expect(await metric(kernels[0].url, 'pipebook_kernel_cluster_local_fallbacks_total')).toBe(1);
+    await redis.restart();
+    for (const k of kernels) await waitFor(async () => (await health(k.url)).cluster?.redis === 'up', 5000, 'up');
+    const shared = await api<RunCreated>(kernels[1].url, '/api/runs', {
+      method: 'POST',
+      body: { notebookId: id, scope: 'all', force: true },
+    });
+    expect(shared.status).toBe(201);
+    const [x, y] = await Promise.all(kernels.map((k) => events(k.url, shared.body.runId)));
+    expect(x.at(-1)).toMatchObject({ type: 'run_finished', status: 'done' });
+    expect(x.map((e) => e.seq)).toEqual(y.map((e) => e.seq));
   });
 });
