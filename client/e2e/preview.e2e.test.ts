@@ -200,6 +200,19 @@ describe('instant preview', () => {
     await panel('per_customer').locator('.preview-compare[data-agree="yes"]').waitFor();
   });
 
+  it('a seeded random sample of the source can be chosen instead of its first rows', async () => {
+    const summary = panel('per_customer').locator('.preview-summary');
+    await panel('per_customer').getByLabel('Sampling of sources').selectOption('random');
+    await until('the preview uses a random sample', async () =>
+      (await summary.textContent())?.includes('a random sample of 10,000 rows of orders'),
+    );
+    await panel('per_customer').getByLabel('Sampling of sources').selectOption('first');
+    await until('the preview is back on the first rows', async () =>
+      (await summary.textContent())?.includes('the first 10,000 rows of orders'),
+    );
+    expect(await previewRows('per_customer')).toEqual(expected(1000).rows);
+  });
+
   it('after a reload offline, the preview still works from the cached engine and samples', async () => {
     await page.evaluate(async () => {
       await navigator.serviceWorker.ready;

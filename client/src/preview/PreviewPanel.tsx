@@ -3,6 +3,7 @@ import { createMemo, For, onCleanup, Show } from 'solid-js';
 import type { NotebookSession } from '../state/session.ts';
 import { compareColumns, describeDiff } from './plan.ts';
 import { createCellPreview } from './preview.ts';
+import { sampleSettings } from './samples.ts';
 import './preview.css';
 
 const fmt = (n: number) => n.toLocaleString('en-US');
@@ -77,6 +78,19 @@ export function PreviewPanel(props: { session: NotebookSession; cellId: CellId; 
           <button type="button" onClick={() => preview.refreshSamples()} title="Fetch new samples from the kernel">
             Refresh samples
           </button>
+          <label class="preview-mode">
+            <span class="visually-hidden">Sampling of sources</span>
+            <select
+              value={sampleSettings().mode ?? 'first'}
+              onChange={(e) => {
+                window.localStorage.setItem('pipebook.preview.mode', e.currentTarget.value);
+                preview.recompute();
+              }}
+            >
+              <option value="first">first rows</option>
+              <option value="random">random sample</option>
+            </select>
+          </label>
         </Show>
         <Show when={preview.active()}>
           <span class="preview-badge">Preview of a sample · not the engine's result</span>

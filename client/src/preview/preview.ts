@@ -51,6 +51,8 @@ export interface CellPreview {
   stop(): void;
   /** Fetches the samples this cell reads anew from the kernel. */
   refreshSamples(): void;
+  /** Recomputes now if active (e.g. after the sampling settings changed). */
+  recompute(): void;
   active: Accessor<boolean>;
 }
 
@@ -69,7 +71,6 @@ export function createCellPreview(opts: PreviewOptions): CellPreview {
   const [state, setState] = createSignal<PreviewState>({ kind: 'idle' });
   const [active, setActive] = createSignal(false);
   const debounceMs = opts.debounceMs ?? debounceFromStorage() ?? 40;
-  const settings = opts.settings ?? sampleSettings();
   let timer: ReturnType<typeof setTimeout> | undefined;
   let lastSignature: string | undefined;
   let generation = 0;
@@ -80,6 +81,8 @@ export function createCellPreview(opts: PreviewOptions): CellPreview {
 
   const compute = async () => {
     const my = ++generation;
+    // Read on every run: the sampling choice is this browser's, and may change between runs.
+    const settings = opts.settings ?? sampleSettings();
     const cells = readCells(opts.doc);
     const defaultEngine = readMeta(opts.doc).defaultEngine;
     const cell = cells.find((c) => c.id === opts.cellId);
@@ -206,6 +209,9 @@ export function createCellPreview(opts: PreviewOptions): CellPreview {
       generation++;
       lastSignature = undefined;
       setState({ kind: 'idle' });
+    },
+    recompute() {
+      if (active()) void run();
     },
     refreshSamples() {
       refresh = true;

@@ -86,6 +86,8 @@ describe('source samples', () => {
           .toArray() as BigInt64Array,
         Number,
       ).sort((a: number, b: number) => a - b);
+    const s = await sampleSource(deps(), cells, 'c_items', opts({ rows: 200, mode: 'random', seed: 7 }));
+    expect(s).toMatchObject({ rowCount: 200, truncated: true, mode: 'random' });
     const a = await ids(7);
     expect(a).toHaveLength(200);
     expect(await ids(7)).toEqual(a);

@@ -269,7 +269,9 @@ export async function sampleSource(
     mode = 'first';
     page = await remotePage(deps, engine, sampleSql(compiled.sql, { ...opts, mode: 'first' }, dialect), opts, signal);
   }
-  const more = page.rowCount > opts.rows;
+  // First rows are read one beyond the count, so one more row tells; a reservoir sample holds at most `rows` rows,
+  // and holding that many means the source may hold more (exactly as many reads the same either way).
+  const more = mode === 'random' ? page.rowCount >= opts.rows : page.rowCount > opts.rows;
   const enc = encodeWithinCap(page, opts.rows, opts.maxBytes);
   return {
     cellId: id,
