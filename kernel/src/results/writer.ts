@@ -22,13 +22,27 @@ export function duckdbTypeFor(type: string): string {
   if (/^(FLOAT|FLOAT4|FLOAT8|DOUBLE|REAL|DOUBLE PRECISION)$/.test(t)) return 'DOUBLE';
   if (/^(BOOLEAN|BOOL)$/.test(t)) return 'BOOLEAN';
   if (t === 'DATE') return 'DATE';
-  if (/^(TIMESTAMP_TZ|TIMESTAMP_LTZ|TIMESTAMP WITH TIME ZONE|TIMESTAMPTZ)/.test(t)) return 'TIMESTAMPTZ';
+  if (/^(BINARY|VARBINARY|BLOB|BYTEA|BYTES)\b/.test(t)) return 'BLOB';
+  // Zone-aware kinds must be matched before the plain TIMESTAMP rule, which would otherwise take them by prefix and
+  // read an offset-carrying value as wall-clock time. Precision may sit before the zone words: TIMESTAMP(6) WITH ...
+  if (/^(TIMESTAMP_TZ|TIMESTAMP_LTZ|TIMESTAMPTZ)\b/.test(t)) return 'TIMESTAMPTZ';
+  if (/^TIMESTAMP\s*(\(\s*\d+\s*\))?\s+WITH\s+(LOCAL\s+)?TIME\s+ZONE$/.test(t)) return 'TIMESTAMPTZ';
   if (/^(TIMESTAMP|TIMESTAMP_NTZ|DATETIME)/.test(t)) return 'TIMESTAMP';
   return 'VARCHAR';
 }
 
+/** Bytes travel through the JSON spool as base64 text and are decoded back to BLOB when the spool is read. */
+function isBytes(v: unknown): v is Uint8Array {
+  return v instanceof Uint8Array;
+}
+
+function base64Of(v: Uint8Array): string {
+  return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
+}
+
 function jsonValue(v: unknown): unknown {
   if (typeof v === 'bigint') return v.toString();
+  if (isBytes(v)) return base64Of(v);
   if (v instanceof Date) return v.toISOString();
   if (v !== null && typeof v === 'object' && !Array.isArray(v)) return JSON.stringify(v);
   if (Array.isArray(v)) return JSON.stringify(v);
@@ -46,13 +60,25 @@ export async function writeStreamToParquet(
   const spool = `${resultPath}.ndjson.tmp`;
   const out = createWriteStream(spool);
   let rows = 0;
+  const declared = columns.map((c) => duckdbTypeFor(c.type));
+  // Per column: did bytes arrive, and did anything else that is not null? A column of an undeclared type (VARIANT,
+  // an engine's own name) that carried only bytes is stored as BLOB too; a mixed one stays text.
+  const sawBytes = columns.map(() => false);
+  const sawOther = columns.map(() => false);
   try {
     for await (const batch of batches) {
       if (signal.aborted) throw new PipebookError('cancelled', 'The query was cancelled.');
       let chunk = '';
       for (const row of batch) {
         const obj: Record<string, unknown> = {};
-        for (let i = 0; i < columns.length; i++) obj[`c${i}`] = jsonValue(row[i]);
+        for (let i = 0; i < columns.length; i++) {
+          const v = row[i];
+          if (isBytes(v)) sawBytes[i] = true;
+          else if (v !== null && v !== undefined) sawOther[i] = true;
+          // A BLOB column's text values are their UTF-8 bytes, so every spooled value in it is base64.
+          obj[`c${i}`] =
+            declared[i] === 'BLOB' && typeof v === 'string' ? Buffer.from(v, 'utf8').toString('base64') : jsonValue(v);
+        }
         chunk += `${JSON.stringify(obj)}\n`;
       }
       rows += batch.length;
@@ -61,9 +87,19 @@ export async function writeStreamToParquet(
     }
     out.end();
     await once(out, 'finish');
-    const spec = columns.map((c, i) => `${sqlString(`c${i}`)}: ${sqlString(duckdbTypeFor(c.type))}`).join(', ');
-    const select = columns.map((c, i) => `${sqlIdent(`c${i}`)} AS ${sqlIdent(c.name)}`).join(', ');
-    const empty = columns.map((c) => `NULL::${duckdbTypeFor(c.type)} AS ${sqlIdent(c.name)}`).join(', ');
+    const target = declared.map((t, i) =>
+      t === 'BLOB' || (t === 'VARCHAR' && sawBytes[i] && !sawOther[i]) ? 'BLOB' : t,
+    );
+    const spec = columns
+      .map((_, i) => `${sqlString(`c${i}`)}: ${sqlString(target[i] === 'BLOB' ? 'VARCHAR' : target[i])}`)
+      .join(', ');
+    const select = columns
+      .map((c, i) => {
+        const col = sqlIdent(`c${i}`);
+        return `${target[i] === 'BLOB' ? `from_base64(${col})` : col} AS ${sqlIdent(c.name)}`;
+      })
+      .join(', ');
+    const empty = columns.map((c, i) => `NULL::${target[i]} AS ${sqlIdent(c.name)}`).join(', ');
     const source =
       rows === 0
         ? `SELECT ${empty || '1 AS "?"'} WHERE false`
