@@ -3,7 +3,8 @@
 //
 // Changes since the first version (announced for engine authors): `writeTarget` (optional) writes a target cell's
 // result to a table or file; `execute` and `writeTarget` report SQL errors as PipebookError('sql_error', message,
-// { line, column }) with positions in the SQL they were given, and cancellation as PipebookError('cancelled').
+// { line, column }) with positions in the SQL they were given, and cancellation as PipebookError('cancelled');
+// `refreshCatalog` (optional) drops a cached catalog, called for `GET /api/engines/:name/catalog?refresh=1`.
 import type { ColumnInfo, FileFormat } from '@pipebook/shared';
 import type { Dialect } from '@pipebook/shared/compile/dialect';
 
@@ -83,6 +84,8 @@ export interface Engine {
   /** Cheap check that SQL compiles and what columns it returns (EXPLAIN / LIMIT 0 or the engine's equivalent). */
   validate(sql: string, signal?: AbortSignal): Promise<ColumnInfo[]>;
   catalog(signal?: AbortSignal): Promise<CatalogTable[]>;
+  /** Forgets a cached catalog so the next `catalog()` reads the remote side again (engines that cache it). */
+  refreshCatalog?(): void | Promise<void>;
   /** Writes a target cell's rows; engines without it refuse target cells with a clear error. */
   writeTarget?(req: WriteTargetRequest): Promise<TargetOutcome>;
   close(): Promise<void>;

@@ -225,6 +225,9 @@ export function kernelRouter(deps: RouteDeps): Router {
   router.get('/engines/:name/catalog', async (req, res) => {
     await deps.access.authenticate(req);
     const engine = deps.engines.get(String(req.params.name));
+    // Engines cache their catalog for minutes; a user who just created a table asks for it to be read again.
+    const refresh = req.query.refresh;
+    if (refresh === '1' || refresh === 'true') await engine.refreshCatalog?.();
     const tables = await engine.catalog(AbortSignal.timeout(30_000));
     const body: CatalogResponse = { engine: engine.info.name, tables };
     res.json(body);
