@@ -67,7 +67,8 @@ class SocketPeer implements Peer {
 function closeSocket(ws: WebSocket, code: number, reason: string, metrics: CollabMetrics): void {
   if (ws.readyState === WebSocket.CLOSED || ws.readyState === WebSocket.CLOSING) return;
   metrics.count(metrics.closedTotal, reason);
-  ws.close(code, reason);
+  // A close reason may hold at most 123 bytes.
+  ws.close(code, Buffer.from(reason).subarray(0, 120).toString());
   // A peer that never answers the close handshake is cut off.
   setTimeout(() => ws.terminate(), 1000).unref();
 }
