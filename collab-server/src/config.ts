@@ -35,8 +35,6 @@ export interface CollabLimits {
   maxDocBytes: number;
   /** Sustained messages per second per connection, with a burst of twice that. */
   messagesPerSecond: number;
-  /** Messages a connection may queue while its document loads. */
-  maxQueuedMessages: number;
   /** WebSocket handshakes being authenticated at once; more are answered 503. */
   maxPendingHandshakes: number;
   /** Time a handshake may spend on authentication. */
@@ -49,7 +47,6 @@ export const DEFAULT_LIMITS: CollabLimits = {
   maxMessageBytes: 16 * 1024 * 1024,
   maxDocBytes: 64 * 1024 * 1024,
   messagesPerSecond: 500,
-  maxQueuedMessages: 100,
   maxPendingHandshakes: 256,
   authTimeoutMs: 5000,
   maxAwarenessClientsPerConnection: 16,
@@ -94,9 +91,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): CollabC
       maxMessageBytes: int(env, 'PIPEBOOK_COLLAB_MAX_MESSAGE_BYTES', DEFAULT_LIMITS.maxMessageBytes, 1024),
       maxDocBytes: int(env, 'PIPEBOOK_COLLAB_MAX_DOC_BYTES', DEFAULT_LIMITS.maxDocBytes, 1024),
       messagesPerSecond: int(env, 'PIPEBOOK_COLLAB_MESSAGES_PER_SECOND', DEFAULT_LIMITS.messagesPerSecond, 1),
-      maxQueuedMessages: DEFAULT_LIMITS.maxQueuedMessages,
-      maxPendingHandshakes: DEFAULT_LIMITS.maxPendingHandshakes,
-      authTimeoutMs: DEFAULT_LIMITS.authTimeoutMs,
+      maxPendingHandshakes: int(env, 'PIPEBOOK_COLLAB_MAX_PENDING_HANDSHAKES', DEFAULT_LIMITS.maxPendingHandshakes, 1),
+      authTimeoutMs: int(env, 'PIPEBOOK_COLLAB_AUTH_TIMEOUT_MS', DEFAULT_LIMITS.authTimeoutMs, 1),
       maxAwarenessClientsPerConnection: DEFAULT_LIMITS.maxAwarenessClientsPerConnection,
     },
   };

@@ -1,5 +1,7 @@
 // H1-H6: oversized frames, fuzzed and truncated frames, floods and oversized documents close only the offending
 // socket; the process, other sockets and other rooms keep serving.
+import net from 'node:net';
+import { generateKeyPair, SignJWT } from 'jose';
 import * as encoding from 'lib0/encoding';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -255,5 +257,54 @@ describe('hostile input', () => {
     expect(res).toBe(404);
     const ws = await rawSocket(fuzzServer, 'nb_does_not_exist');
     expect((await closeOf(ws)).code).toBe(4404);
+  });
+});
+
+describe('handshakes', () => {
+  it('[H5] unauthenticated handshakes are capped in number (503) and time (socket dropped)', async () => {
+    // An identity provider that accepts connections and never answers keeps every handshake pending.
+    const held: net.Socket[] = [];
+    const idp = net.createServer((s) => {
+      held.push(s);
+    });
+    await new Promise<void>((r) => idp.listen(0, '127.0.0.1', r));
+    const server = await startCollabProcess({
+      PIPEBOOK_JWKS_URL: `http://127.0.0.1:${(idp.address() as net.AddressInfo).port}/jwks`,
+      PIPEBOOK_COLLAB_AUTH_TIMEOUT_MS: '400',
+      PIPEBOOK_COLLAB_MAX_PENDING_HANDSHAKES: '2',
+    });
+    try {
+      const { privateKey } = await generateKeyPair('RS256');
+      const token = await new SignJWT({})
+        .setProtectedHeader({ alg: 'RS256', kid: 'k' })
+        .setSubject('x')
+        .sign(privateKey);
+      const outcome = (ws: WebSocket) =>
+        new Promise<string>((resolve) => {
+          ws.on('unexpected-response', (_req, res) => resolve(`http ${res.statusCode}`));
+          ws.on('open', () => resolve('open'));
+          ws.on('error', () => resolve('dropped'));
+          ws.on('close', () => resolve('dropped'));
+        });
+      const url = `${server.wsUrl}/collab/nb_any?token=${token}`;
+      const t0 = Date.now();
+      const first = outcome(new WebSocket(url));
+      const second = outcome(new WebSocket(url));
+      await waitFor(
+        async () => /pipebook_collab_handshakes_pending 2/.test(await (await fetch(`${server.url}/metrics`)).text()),
+        5000,
+        'two pending handshakes',
+      );
+      const third = await outcome(new WebSocket(url));
+      expect(third).toBe('http 503');
+      expect(await first).toBe('dropped');
+      expect(await second).toBe('dropped');
+      expect(Date.now() - t0).toBeLessThan(3000);
+      expect((await fetch(`${server.url}/healthz`)).ok).toBe(true);
+    } finally {
+      for (const s of held) s.destroy();
+      idp.close();
+      await server.cleanup();
+    }
   });
 });

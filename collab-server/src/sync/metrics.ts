@@ -1,6 +1,7 @@
 // Counters for GET /metrics (Prometheus text format). Plain numbers, updated inline where things happen.
 export class CollabMetrics {
   connections = 0;
+  pendingHandshakes = 0;
   connectionsTotal = 0;
   updatesTotal = 0;
   updatesRefusedTotal = 0;
@@ -44,6 +45,9 @@ export class CollabMetrics {
     const labelled = (label: string, m: Map<string, number>): Array<[string, number]> =>
       [...m].map(([k, v]) => [`{${label}="${k}"}`, v]);
     metric('pipebook_collab_connections', 'gauge', 'Open document sockets.', [['', this.connections]]);
+    metric('pipebook_collab_handshakes_pending', 'gauge', 'Socket handshakes being authenticated.', [
+      ['', this.pendingHandshakes],
+    ]);
     metric('pipebook_collab_connections_total', 'counter', 'Document sockets accepted.', [['', this.connectionsTotal]]);
     metric('pipebook_collab_docs_loaded', 'gauge', 'Documents held in memory.', [['', docsLoaded]]);
     metric('pipebook_collab_updates_total', 'counter', 'Document updates stored and broadcast.', [

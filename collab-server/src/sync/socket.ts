@@ -147,6 +147,7 @@ export function attachCollabSocket(
       return;
     }
     pendingHandshakes++;
+    metrics.pendingHandshakes = pendingHandshakes;
     const timer = setTimeout(() => socket.destroy(), limits.authTimeoutMs);
     timer.unref();
     const token = url.searchParams.get('token') ?? undefined;
@@ -157,6 +158,7 @@ export function attachCollabSocket(
       })
       .then((result: HandshakeResult) => {
         pendingHandshakes--;
+        metrics.pendingHandshakes = pendingHandshakes;
         clearTimeout(timer);
         if (socket.destroyed) return;
         wss.handleUpgrade(req, socket, head, (ws) => {
