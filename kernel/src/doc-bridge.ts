@@ -17,6 +17,12 @@ export interface DocBridgeOptions {
   syncTimeoutMs?: number;
   /** Called once per replica, right after its first sync (before anyone uses it). */
   onFirstSync?: (notebookId: string, doc: Y.Doc) => void;
+  /**
+   * Called when the kernel drops its last replica of a notebook (idle, or closed for good by the collab server), so
+   * what the kernel keeps per notebook elsewhere (Spark sessions) can be freed. Not called when the kernel shuts down:
+   * engines free everything on close.
+   */
+  onReplicaClosed?: (notebookId: string) => void;
 }
 
 export interface OpenNotebook {
@@ -126,6 +132,9 @@ export class DocBridge {
     if (this.replicas.get(notebookId) !== r) {
       r.provider.destroy();
       r.doc.destroy();
+      // Dropped from the map (notebook deleted, access withdrawn, never synced): free the notebook's resources unless
+      // a newer replica of it is in use.
+      if (!this.replicas.has(notebookId)) this.replicaClosed(notebookId);
       return;
     }
     r.idleTimer = setTimeout(() => {
@@ -133,8 +142,18 @@ export class DocBridge {
       if (this.replicas.get(notebookId) === r) this.replicas.delete(notebookId);
       r.provider.destroy();
       r.doc.destroy();
+      if (!this.replicas.has(notebookId)) this.replicaClosed(notebookId);
     }, this.opts.idleMs);
     r.idleTimer.unref();
+  }
+
+  private replicaClosed(notebookId: string): void {
+    if (this.closed) return;
+    try {
+      this.opts.onReplicaClosed?.(notebookId);
+    } catch (e) {
+      console.error('[kernel] after closing a notebook:', e);
+    }
   }
 
   /** Open replicas (for metrics and tests). */

@@ -11,7 +11,7 @@ import type { KernelConfig } from './config.ts';
 import { ensureDemoData } from './demo-data.ts';
 import { DocBridge } from './doc-bridge.ts';
 import { DuckDBEngine, DuckDBWarehouse } from './engines/duckdb.ts';
-import { wireSessionLossStaleness } from './engines/livy/kernel-hooks.ts';
+import { releaseNotebookSessions, wireSessionLossStaleness } from './engines/livy/kernel-hooks.ts';
 import { EngineRegistry, registeredEngineFactories } from './engines/registry.ts';
 import { type KernelFeatureContext, mountKernelFeatures } from './http/features.ts';
 import { kernelRouter, sendError } from './http/routes.ts';
@@ -66,6 +66,16 @@ export async function startKernel(config: KernelConfig, overrides: KernelOverrid
     collabUrl: config.collabUrl,
     idleMs: config.docIdleMs,
     onFirstSync: (_id, doc) => (cluster ? cluster.sweepOrphans(doc) : runs?.sweepOrphans(doc)),
+    // A notebook nobody runs any more gives back its Spark sessions (docs/spark.md).
+    onReplicaClosed: (id) =>
+      void releaseNotebookSessions(
+        engines.list().map((info) => engines.get(info.name)),
+        id,
+        (e, engine) =>
+          log(
+            `could not free the Spark sessions of ${id} on ${engine.info.name}: ${e instanceof Error ? e.message : String(e)}`,
+          ),
+      ),
     token: async () => {
       if (!config.serviceSecret) return undefined;
       serviceToken ??= signServiceToken(config.serviceSecret);

@@ -4,7 +4,7 @@
 import { readRuns } from '@pipebook/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerEngineFactory } from '../src/engines/registry.ts';
-import { livyStack } from './spark/harness.ts';
+import { livyStack, until } from './spark/harness.ts';
 import {
   createNotebookFrom,
   finished,
@@ -64,5 +64,39 @@ describe('runs on a Spark engine', () => {
     await client.synced();
     expect(readRuns(client.doc).c_per_customer).toMatchObject({ status: 'done', engine: 'spark' });
     client.destroy();
+  });
+
+  it("frees the notebook's Spark sessions once the kernel drops its replica, not before", async () => {
+    const file = notebookFile([
+      { name: 'per_region', source: 'SELECT region, count(*) AS n FROM customers GROUP BY region ORDER BY region' },
+    ]);
+    file.defaultEngine = 'spark';
+    const nb = await createNotebookFrom(s, file);
+    const before = new Set(spark.livy.sessions.keys());
+    // Held open (as a long edit-and-run session would), the replica cannot go idle: the run's session must survive
+    // the end of the run.
+    const held = await s.kernel.bridge.open(nb);
+    const { events } = await runToEnd(s, { notebookId: nb, scope: 'all' });
+    expect(finished(events).get('c_per_region')).toMatchObject({ status: 'done', rowCount: 3 });
+    const created = [...spark.livy.sessions.keys()].filter((id) => !before.has(id));
+    expect(created.length).toBeGreaterThan(0);
+    const mine = (await spark.engine.sessions()).sessions.filter((x) => x.notebookId === nb);
+    expect(mine.map((x) => Number(x.sessionId)).sort()).toEqual(created.sort());
+    const deletes = () =>
+      spark.livy.requests.filter(
+        (r) => r.method === 'DELETE' && created.some((id) => r.path.endsWith(`/sessions/${id}`)),
+      );
+    expect(deletes()).toEqual([]);
+
+    held.release();
+    // PIPEBOOK_DOC_IDLE_MS is 500 in the test stack: the replica closes, then the sessions are deleted on Livy.
+    await until('the replica to close', () => s.kernel.bridge.openCount() === 0, 10_000);
+    await until(
+      'the sessions to be deleted on Livy',
+      () => created.every((id) => !spark.livy.sessions.has(id)),
+      10_000,
+    );
+    expect(deletes().map((r) => r.status)).toEqual(created.map(() => 200));
+    expect((await spark.engine.sessions()).sessions.filter((x) => x.notebookId === nb)).toEqual([]);
   });
 });

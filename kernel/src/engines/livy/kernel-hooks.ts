@@ -147,6 +147,28 @@ export function wireSessionLossStaleness(
   });
 }
 
+/**
+ * Frees a notebook's Spark sessions on every Spark engine, once the kernel has dropped its replica of the notebook
+ * (nobody runs anything there any more); without this they would live until the kernel shuts down or the remote side
+ * expires them, holding cluster resources. Each engine's failure is reported on its own and does not stop the others.
+ */
+export async function releaseNotebookSessions(
+  engines: Iterable<Engine>,
+  notebookId: string,
+  onError: (e: unknown, engine: Engine) => void = () => {},
+): Promise<void> {
+  const jobs: Promise<void>[] = [];
+  for (const engine of engines) {
+    if (!isSparkCellEngine(engine)) continue;
+    jobs.push(
+      Promise.resolve()
+        .then(() => engine.releaseNotebook(notebookId))
+        .catch((e) => onError(e, engine)),
+    );
+  }
+  await Promise.all(jobs);
+}
+
 /** `GET /api/engines/:name/sessions`: Spark engines list their sessions; other engines have none. */
 export async function engineSessions(engine: Engine): Promise<EngineSessionsResponse> {
   if (isSparkCellEngine(engine)) return engine.sessions();

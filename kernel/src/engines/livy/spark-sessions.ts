@@ -288,11 +288,12 @@ export class SparkSessionPool {
   /** Destroys a notebook's sessions (or every session) without reporting staleness: nobody is looking any more. */
   async release(notebookId?: string): Promise<void> {
     const jobs: Promise<void>[] = [];
-    for (const [key, e] of this.entries) {
+    // A snapshot: a session a new run starts while this waits for a booting one is not released with the old ones.
+    for (const [key, e] of [...this.entries]) {
       if (notebookId !== undefined && e.notebookId !== notebookId) continue;
       if (e.booting) await e.booting.catch(() => {});
       if (e.id !== undefined) jobs.push(this.opts.backend.destroy(e.id).catch(() => {}));
-      this.entries.delete(key);
+      if (this.entries.get(key) === e) this.entries.delete(key);
     }
     await Promise.all(jobs);
   }
