@@ -244,7 +244,13 @@ export class RedisRunBus {
       // The kernel that computed the latest result owns it: a result this kernel holds from an earlier run is stale.
       const url = this.redisUp ? await this.cmd.get(resultOwnerKey(notebookId, cellId)) : null;
       if (!url || url === this.opts.selfUrl()) return next();
-      await this.forward(req, res, url);
+      try {
+        await this.forward(req, res, url);
+      } catch (e) {
+        // The owner is gone: an older copy held here beats no page at all.
+        if (!res.headersSent && this.opts.results.get(notebookId, cellId)) return next();
+        throw e;
+      }
     });
     return r;
   }
