@@ -17,6 +17,9 @@ const PING_INTERVAL_MS = 30_000;
 /** A peer whose unsent data grows past this is too slow to keep up and is dropped. */
 const MAX_BUFFERED_FACTOR = 4;
 
+const PEER = Symbol('peer');
+type PeerSocket = WebSocket & { [PEER]?: SocketPeer };
+
 type HandshakeResult =
   | { ok: true; user: Identity; role: Role; notebookId: string }
   | { ok: false; code: number; reason: string; label: string };
@@ -72,6 +75,8 @@ function closeSocket(ws: WebSocket, code: number, reason: string, metrics: Colla
   // A peer that never answers the close handshake is cut off.
   setTimeout(() => ws.terminate(), 1000).unref();
 }
+
+function ignoreError(): void {}
 
 function refuseHttp(socket: Duplex, status: string): void {
   socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
@@ -133,7 +138,9 @@ export function attachCollabSocket(
   }
 
   function onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', () => {});
+    // A module-level function, not a closure: a closure here would keep this handshake's request, headers and timer
+    // alive for as long as the socket lives.
+    socket.on('error', ignoreError);
     const url = new URL(req.url ?? '/', 'http://localhost');
     const match = /^\/collab\/([^/]+)$/.exec(url.pathname);
     if (!match) {
@@ -165,7 +172,7 @@ export function attachCollabSocket(
           if (!result.ok) {
             // S7: the upgrade completes only to carry a typed close code the browser can read.
             metrics.count(metrics.handshakesRejectedTotal, result.label);
-            ws.on('error', () => {});
+            ws.on('error', ignoreError);
             closeSocket(ws, result.code, result.reason, metrics);
             return;
           }
@@ -174,18 +181,60 @@ export function attachCollabSocket(
       });
   }
 
+  // The socket listeners are shared by every connection (they find their peer on the socket), so an idle connection
+  // costs no closures of its own.
+  function onSocketError(this: PeerSocket, e: Error): void {
+    // ws reports oversized or invalid frames here and closes the socket itself (1009 / 1002).
+    metrics.count(metrics.closedTotal, (e as { code?: string }).code ?? 'socket error');
+  }
+
+  function onPong(this: PeerSocket): void {
+    const peer = this[PEER];
+    if (peer) peer.alive = true;
+  }
+
+  function onMessage(this: PeerSocket, data: Buffer | ArrayBuffer | Buffer[]): void {
+    const peer = this[PEER];
+    const room = peer?.room;
+    if (!peer || !room || this.readyState !== WebSocket.OPEN) return;
+    metrics.messagesTotal++;
+    if (!peer.take()) {
+      peer.close(CloseCode.RateLimited, 'rate limited');
+      return;
+    }
+    const bytes: Uint8Array = Array.isArray(data)
+      ? Buffer.concat(data)
+      : data instanceof ArrayBuffer
+        ? new Uint8Array(data)
+        : data;
+    try {
+      hub.handle(room, peer, decodeClientMessage(bytes));
+    } catch (e) {
+      if (e instanceof DocTooLargeError) peer.close(CloseCode.MessageTooBig, 'document too large');
+      else if (e instanceof ProtocolError) peer.close(CloseCode.ProtocolError, e.message.slice(0, 100));
+      else {
+        log.error(`message on ${room.id} failed`, e);
+        peer.close(CloseCode.InternalError, 'internal error');
+      }
+    }
+  }
+
+  function onSocketClose(this: PeerSocket): void {
+    const peer = this[PEER];
+    if (!peer?.room) return;
+    peers.delete(peer);
+    metrics.connections--;
+    hub.leave(peer.room, peer);
+  }
+
   function onConnection(ws: WebSocket, user: Identity, role: Role, notebookId: string): void {
     const peer = new SocketPeer(ws, user, role, limits, metrics);
-    ws.on('error', (e) => {
-      // ws reports oversized or invalid frames here and closes the socket itself (1009 / 1002).
-      metrics.count(metrics.closedTotal, (e as { code?: string }).code ?? 'socket error');
-    });
-    ws.on('pong', () => {
-      peer.alive = true;
-    });
-    let room: Room;
+    const socket = ws as PeerSocket;
+    socket[PEER] = peer;
+    ws.on('error', onSocketError);
+    ws.on('pong', onPong);
     try {
-      room = hub.join(notebookId, peer);
+      peer.room = hub.join(notebookId, peer);
     } catch (e) {
       const notFound = e instanceof PipebookError && e.code === 'not_found';
       peer.close(
@@ -194,38 +243,11 @@ export function attachCollabSocket(
       );
       return;
     }
-    peer.room = room;
     peers.add(peer);
     metrics.connections++;
     metrics.connectionsTotal++;
-    ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
-      if (ws.readyState !== WebSocket.OPEN) return;
-      metrics.messagesTotal++;
-      if (!peer.take()) {
-        peer.close(CloseCode.RateLimited, 'rate limited');
-        return;
-      }
-      const bytes: Uint8Array = Array.isArray(data)
-        ? Buffer.concat(data)
-        : data instanceof ArrayBuffer
-          ? new Uint8Array(data)
-          : data;
-      try {
-        hub.handle(room, peer, decodeClientMessage(bytes));
-      } catch (e) {
-        if (e instanceof DocTooLargeError) peer.close(CloseCode.MessageTooBig, 'document too large');
-        else if (e instanceof ProtocolError) peer.close(CloseCode.ProtocolError, e.message.slice(0, 100));
-        else {
-          log.error(`message on ${notebookId} failed`, e);
-          peer.close(CloseCode.InternalError, 'internal error');
-        }
-      }
-    });
-    ws.on('close', () => {
-      peers.delete(peer);
-      metrics.connections--;
-      hub.leave(room, peer);
-    });
+    ws.on('message', onMessage);
+    ws.on('close', onSocketClose);
   }
 
   server.on('upgrade', onUpgrade);
