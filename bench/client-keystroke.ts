@@ -85,7 +85,7 @@ try {
   await page.keyboard.press('Control+End');
 
   // The browser's own floor on this machine right now: the same keys into a bare <textarea> on an empty page.
-  const inputFloor = async () => {
+  const inputFloor = async (label = 'bare <textarea> (input floor)') => {
     const bare = await browser.newPage();
     await bare.setContent('<textarea aria-label="floor"></textarea>');
     await bare.evaluate(() => {
@@ -111,7 +111,7 @@ try {
     await bare.close();
     await page.bringToFront();
     return {
-      label: 'bare <textarea> (input floor)',
+      label,
       n: lat.length,
       p50: pct(lat, 50),
       p95: pct(lat, 95),
@@ -165,6 +165,9 @@ try {
   t1 = Date.now();
   const busy = await typeBatch(`${OTHERS} others typing`);
   console.log(`loaded batch took ${Date.now() - t1} ms`);
+  // The same bare textarea while the typists, the server and this process keep the machine busy: what of the loaded
+  // figure is the machine, not the notebook.
+  const busyFloor = await inputFloor(`bare <textarea> while ${OTHERS} others type`);
   for (const o of others) clearInterval(o.timer);
 
   // Sanity: what was typed reached the other clients through the server.
@@ -187,10 +190,12 @@ try {
     keys: KEYS,
     keyGapMs: KEY_GAP_MS,
     floor,
+    busyFloor,
     baseline: idle,
     loaded: busy,
     p99Ratio: busy.p99 / idle.p99,
     p99OverFloorRatio: busy.p99 / floor.p99,
+    p99OverBusyFloorRatio: busy.p99 / busyFloor.p99,
     target: { p99Ms: 16 },
     machine: { cores: os.cpus().length, loadAverage1m: os.loadavg()[0], date: new Date().toISOString() },
   };
@@ -198,7 +203,7 @@ try {
     `keystroke latency, key received to handled (ms; last two columns: to the next frame), ${KEYS} keys per batch, ${CELLS}-cell notebook; ${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(1)}`,
   );
   console.table(
-    [floor, idle, busy].map((r) => ({
+    [floor, idle, busyFloor, busy].map((r) => ({
       batch: r.label,
       p50: r.p50.toFixed(1),
       p95: r.p95.toFixed(1),
@@ -209,7 +214,7 @@ try {
     })),
   );
   console.log(
-    `p99 ratio others typing / others idle: ${result.p99Ratio.toFixed(2)}; over the bare-textarea floor: ${result.p99OverFloorRatio.toFixed(2)}; target p99 < 16 ms`,
+    `p99 ratio others typing / others idle: ${result.p99Ratio.toFixed(2)}; over the bare-textarea floor: ${result.p99OverFloorRatio.toFixed(2)}; over the floor under the same load: ${result.p99OverBusyFloorRatio.toFixed(2)}; target p99 < 16 ms`,
   );
   mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });
   writeFileSync(path.join(ROOT, 'bench', 'results', 'client-keystroke.json'), `${JSON.stringify(result, null, 2)}\n`);
