@@ -139,6 +139,7 @@ export async function startKernel(config: KernelConfig, overrides: KernelOverrid
   const api = kernelRouter({ access, runs, results, warehouse, engines });
   const ctx: KernelFeatureContext = {
     home: config.home,
+    dataDir: config.dataDir,
     engines: { list: () => engines.list(), get: (name) => engines.get(name) },
     openNotebook: (id) => bridge.open(id),
     authorize: async (req, notebookId, need) => (await access.authorize(req, notebookId, need)).user,

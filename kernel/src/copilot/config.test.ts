@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadConnectionsConfig } from '../engines/connections.ts';
 import { copilotStatus, loadCopilotConfig, resolveCopilotConfig } from './config.ts';
 
 describe('Copilot config', () => {
@@ -37,6 +38,34 @@ describe('Copilot config', () => {
       expect(shown).toBe('{"configured":true,"model":"file-model","endpoint":"https://llm.example.com"}');
       writeFileSync(path.join(home, 'pipebook.config.yaml'), 'copilot:\n  modle: typo\n');
       expect(loadCopilotConfig({}, home)).toEqual({ missing: expect.stringMatching(/copilot/) });
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+  it('reads the same config file as the engine connections: .yml and .json too, and refuses two of them', () => {
+    const home = mkdtempSync(path.join(tmpdir(), 'pipebook-cfg-'));
+    try {
+      writeFileSync(path.join(home, 'pipebook.config.yml'), 'engines: []\ncopilot:\n  model: yml-model\n  apiKey: k\n');
+      expect(loadCopilotConfig({}, home)).toMatchObject({ model: 'yml-model' });
+      expect(loadConnectionsConfig(home).file).toBe(path.join(home, 'pipebook.config.yml'));
+      rmSync(path.join(home, 'pipebook.config.yml'));
+
+      writeFileSync(
+        path.join(home, 'pipebook.config.json'),
+        JSON.stringify({ copilot: { model: 'json-model', apiKey: 'k' } }),
+      );
+      expect(loadCopilotConfig({}, home)).toMatchObject({ model: 'json-model' });
+      writeFileSync(path.join(home, 'pipebook.config.json'), JSON.stringify({ copilot: { modle: 'typo' } }));
+      expect(loadCopilotConfig({}, home)).toEqual({
+        missing: expect.stringMatching(/^pipebook\.config\.json: copilot/),
+      });
+
+      writeFileSync(path.join(home, 'pipebook.config.yaml'), 'copilot:\n  model: yaml-model\n  apiKey: k\n');
+      // Which file wins would be a guess: both features refuse, naming the files.
+      expect(loadCopilotConfig({}, home)).toEqual({
+        missing: expect.stringMatching(/pipebook\.config\.yaml, pipebook\.config\.json/),
+      });
+      expect(() => loadConnectionsConfig(home)).toThrow(/more than one/);
     } finally {
       rmSync(home, { recursive: true, force: true });
     }

@@ -1,10 +1,10 @@
-// Copilot configuration, read once on the server from the environment and `pipebook.config.yaml`. The key stays
-// here: the status the browser sees says only whether a model is configured and how to configure one.
-import { readFileSync } from 'node:fs';
+// Copilot configuration, read once on the server from the environment and the config file (pipebook.config.yaml,
+// .yml or .json: the one the engine connections come from). The key stays here: the status the browser sees says
+// only whether a model is configured and how to configure one.
 import path from 'node:path';
 import { PipebookError } from '@pipebook/shared';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { readConfigFile } from '../engines/config-file.ts';
 
 export interface CopilotConfig {
   baseURL: string;
@@ -58,22 +58,21 @@ function intFromEnv(value: string | undefined): number | undefined {
   return Number.isInteger(n) ? n : undefined;
 }
 
-/** Reads the `copilot:` section of pipebook.config.yaml (absent file or section = nothing configured there). */
+/**
+ * Reads the `copilot:` section of the config file the engine connections are read from
+ * (pipebook.config.yaml, .yml or .json; absent file or section = nothing configured there).
+ */
 export function readCopilotFileSection(home: string): CopilotFileSection {
-  let text: string;
-  try {
-    text = readFileSync(path.join(home, 'pipebook.config.yaml'), 'utf8');
-  } catch {
-    return {};
-  }
-  const parsed = parseYaml(text) as { copilot?: unknown } | null;
-  if (!parsed || parsed.copilot === undefined || parsed.copilot === null) return {};
+  const read = readConfigFile(home);
+  if (!read) return {};
+  const parsed = read.doc as { copilot?: unknown } | null;
+  if (!parsed || typeof parsed !== 'object' || parsed.copilot === undefined || parsed.copilot === null) return {};
   const result = fileSchema.safeParse(parsed.copilot);
   if (!result.success) {
     const issue = result.error.issues[0];
     throw new PipebookError(
       'invalid_config',
-      `pipebook.config.yaml: copilot.${issue.path.join('.')}: ${issue.message}`,
+      `${path.basename(read.file)}: copilot.${issue.path.join('.')}: ${issue.message}`,
     );
   }
   return result.data;

@@ -5,6 +5,7 @@ import { type ErrorBody, PipebookError, type PipebookErrorCode } from '@pipebook
 import express, { type Request, type Response, type Router } from 'express';
 import type { z } from 'zod';
 import type { KernelFeatureContext, Role } from '../http/features.ts';
+import { createCopilotCompiler } from './compiler.ts';
 import { type CopilotConfig, copilotStatus, HOW_TO_CONFIGURE, isConfigured, loadCopilotConfig } from './config.ts';
 import {
   acceptBody,
@@ -27,8 +28,9 @@ import {
 import type { CopilotCompiler } from './verify.ts';
 
 export interface CopilotRoutesOptions {
-  compiler: CopilotCompiler;
-  /** Defaults to process.env plus PIPEBOOK_HOME/pipebook.config.yaml. */
+  /** Defaults to the shared compiler resolving file sources inside the kernel's data folder (`ctx.dataDir`). */
+  compiler?: CopilotCompiler;
+  /** Defaults to process.env plus the config file in PIPEBOOK_HOME (pipebook.config.yaml, .yml or .json). */
   config?: CopilotConfig | { missing: string };
   /** How long an unaccepted proposal is kept. */
   proposalTtlMs?: number;
@@ -96,8 +98,9 @@ class ProposalStore {
   }
 }
 
-export function mountCopilotRoutes(router: Router, ctx: KernelFeatureContext, opts: CopilotRoutesOptions): void {
+export function mountCopilotRoutes(router: Router, ctx: KernelFeatureContext, opts: CopilotRoutesOptions = {}): void {
   const config = opts.config ?? loadCopilotConfig(process.env, ctx.home);
+  const compiler = opts.compiler ?? createCopilotCompiler({ dataDir: ctx.dataDir });
   const proposals = new ProposalStore(opts.proposalTtlMs ?? 60 * 60_000);
   const running = new Map<string, { controller: AbortController }>();
   const catalogs = new CatalogCache();
@@ -113,7 +116,7 @@ export function mountCopilotRoutes(router: Router, ctx: KernelFeatureContext, op
         'invalid_config',
         `The Copilot is not configured (${config.missing}) ${HOW_TO_CONFIGURE}`,
       );
-    return { config, engines: ctx.engines, compiler: opts.compiler, catalogs };
+    return { config, engines: ctx.engines, compiler, catalogs };
   }
 
   /** Validates and authorizes as JSON errors, then switches to SSE and runs `work`. */

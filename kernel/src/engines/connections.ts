@@ -1,11 +1,10 @@
 // Engine connections ("fabrics"): the server-side file PIPEBOOK_HOME/pipebook.config.yaml (or .json) lists the remote
 // engines by name. Secrets are never written in it: each secret field names an environment variable (`tokenEnv`,
 // `privateKeyEnv`, ...) that is read when the engine is created, so the config file can be committed and shown.
-import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { type ColumnInfo, PipebookError } from '@pipebook/shared';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { readConfigFile } from './config-file.ts';
 import { DatabricksEngine } from './databricks/engine.ts';
 import type { CatalogTable, Engine, EngineInfo, ExecuteOutcome } from './engine.ts';
 import {
@@ -17,7 +16,7 @@ import {
 } from './livy/spark-connections.ts';
 import { SnowflakeEngine } from './snowflake/engine.ts';
 
-export const CONFIG_FILES = ['pipebook.config.yaml', 'pipebook.config.yml', 'pipebook.config.json'] as const;
+export { CONFIG_FILES } from './config-file.ts';
 
 /** The embedded engine's name; a connection may not take it. */
 export const EMBEDDED_ENGINE_NAME = 'duckdb';
@@ -189,25 +188,9 @@ function configError(file: string, field: string, message: string): PipebookErro
 
 /** Reads PIPEBOOK_HOME/pipebook.config.{yaml,yml,json}; no file means no remote engines. */
 export function loadConnectionsConfig(home: string): ConnectionsConfig {
-  const present = CONFIG_FILES.map((f) => path.join(home, f)).filter((f) => existsSync(f));
-  if (present.length === 0) return { engines: [] };
-  if (present.length > 1)
-    throw new PipebookError(
-      'invalid_config',
-      `more than one engine config file in ${home}: ${present.map((f) => path.basename(f)).join(', ')}; keep one`,
-    );
-  const file = present[0];
-  const text = readFileSync(file, 'utf8');
-  let doc: unknown;
-  try {
-    doc = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
-  } catch (err) {
-    throw new PipebookError(
-      'invalid_config',
-      `${path.basename(file)}: not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`,
-    );
-  }
-  return { ...parseConnectionsConfig(doc, file), file };
+  const read = readConfigFile(home);
+  if (!read) return { engines: [] };
+  return { ...parseConnectionsConfig(read.doc, read.file), file: read.file };
 }
 
 export type SecretEnv = Readonly<Record<string, string | undefined>>;

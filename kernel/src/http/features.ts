@@ -1,9 +1,7 @@
 // Extension point for feature routes on the kernel (Copilot). The kernel builds a KernelFeatureContext and calls
 // mountKernelFeatures once, under /api.
-import path from 'node:path';
 import type { Request, Router } from 'express';
 import type * as Y from 'yjs';
-import { createCopilotCompiler } from '../copilot/compiler.ts';
 import { mountCopilotRoutes } from '../copilot/routes.ts';
 import type { Engine, EngineInfo } from '../engines/engine.ts';
 
@@ -17,6 +15,8 @@ export interface AuthedUser {
 export interface KernelFeatureContext {
   /** PIPEBOOK_HOME, absolute. */
   home: string;
+  /** Where file sources live, as the kernel config resolved it (PIPEBOOK_DATA_DIR or PIPEBOOK_HOME/data), absolute. */
+  dataDir: string;
   engines: {
     list(): EngineInfo[];
     /** Throws PipebookError('not_found') for an unknown name. */
@@ -29,7 +29,5 @@ export interface KernelFeatureContext {
 }
 
 export function mountKernelFeatures(router: Router, ctx: KernelFeatureContext): void {
-  // The data folder as the kernel config resolves it (PIPEBOOK_DATA_DIR or PIPEBOOK_HOME/data), for file sources.
-  const dataDir = path.resolve(process.env.PIPEBOOK_DATA_DIR || path.join(ctx.home, 'data'));
-  mountCopilotRoutes(router, ctx, { compiler: createCopilotCompiler({ dataDir }) });
+  mountCopilotRoutes(router, ctx);
 }

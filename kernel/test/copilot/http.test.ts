@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as Y from 'yjs';
 import { copilotCompiler } from '../../src/copilot/compiler.ts';
 import type { CopilotEvent } from '../../src/copilot/protocol.ts';
-import { mountCopilotRoutes } from '../../src/copilot/routes.ts';
+import { type CopilotRoutesOptions, mountCopilotRoutes } from '../../src/copilot/routes.ts';
 import type { KernelFeatureContext } from '../../src/http/features.ts';
 import type { OpenAiTestServer } from '../servers/openai/server.ts';
 import { answer, demoDoc, openDemoWarehouse, startOpenAiTestServer, testConfig, type Warehouse } from './fixtures.ts';
@@ -22,6 +22,7 @@ const closers: Array<() => Promise<void> | void> = [];
 function context(): KernelFeatureContext {
   return {
     home: wh.dir,
+    dataDir: wh.dir,
     engines: { list: () => [wh.engine.info], get: () => wh.engine },
     openNotebook: async (id) => {
       if (id !== 'nb_1') throw new PipebookError('not_found', 'No such notebook.');
@@ -36,7 +37,7 @@ function context(): KernelFeatureContext {
   };
 }
 
-async function serve(config: Parameters<typeof mountCopilotRoutes>[2]['config']): Promise<string> {
+async function serve(config: CopilotRoutesOptions['config']): Promise<string> {
   const app = express();
   const api = express.Router();
   mountCopilotRoutes(api, context(), { compiler: copilotCompiler, config });
