@@ -219,20 +219,31 @@ export class RedisDocBus implements HubCluster {
     const id = room.id;
     if (this.compacting.has(id) || this.cmd.status !== 'ready') return;
     this.compacting.add(id);
-    void (async () => {
-      const got = await this.cmd.set(leaseKey(id), this.instanceId, 'PX', this.leaseMs, 'NX');
-      if (got !== 'OK') {
-        this.stats.leaseDenied++;
-        return;
-      }
-      try {
-        if (this.compactor.compact(id).folded > 0) this.stats.compactions++;
-      } finally {
-        await this.cmd.eval(RELEASE_LEASE, 1, leaseKey(id), this.instanceId);
-      }
-    })()
+    this.runExclusive(leaseKey(id), this.leaseMs, () => {
+      if (this.compactor.compact(id).folded > 0) this.stats.compactions++;
+    })
+      .then((ran) => {
+        if (!ran) this.stats.leaseDenied++;
+      })
       .catch((e) => this.opts.log.warn(`compaction of ${id} skipped: ${(e as Error).message}`))
       .finally(() => this.compacting.delete(id));
+  }
+
+  /**
+   * Runs `fn` only if this instance gets the lease `key` (SET NX PX ttlMs), then releases it; resolves false when
+   * another instance holds it or Redis is away. For work one instance at a time must do (compaction here; periodic
+   * jobs such as automatic Git snapshots would use it the same way). `fn` must finish well within `ttlMs`.
+   */
+  async runExclusive(key: string, ttlMs: number, fn: () => void | Promise<void>): Promise<boolean> {
+    if (this.cmd.status !== 'ready') return false;
+    const got = await this.cmd.set(key, this.instanceId, 'PX', ttlMs, 'NX');
+    if (got !== 'OK') return false;
+    try {
+      await fn();
+      return true;
+    } finally {
+      await this.cmd.eval(RELEASE_LEASE, 1, key, this.instanceId).catch(() => {});
+    }
   }
 
   renderMetrics(): string {
