@@ -61,9 +61,15 @@ export async function startCollabServer(
   cluster?.attach(hub);
   const access = new Access(config, store);
 
-  if (config.seedDemo && config.authMode === 'local' && store.countNotebooks() === 0) {
+  const seedDemo = () => {
+    if (store.countNotebooks() !== 0) return;
     createNotebook(store, LOCAL_USER, demoNotebookFile());
     log.info('created the demo notebook');
+  };
+  if (config.seedDemo && config.authMode === 'local') {
+    // Scale-out: instances starting together on an empty shared store would each create one.
+    if (cluster) await cluster.onceAcrossInstances('pipebook:seed-demo', seedDemo);
+    else seedDemo();
   }
 
   const app = express();

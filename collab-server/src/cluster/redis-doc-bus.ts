@@ -230,6 +230,23 @@ export class RedisDocBus implements HubCluster {
   }
 
   /**
+   * Startup work that must not run on two instances at once (`fn` checks itself whether it is still needed). Waits up
+   * to 2 s for Redis; without Redis it runs anyway, since an instance must start whether or not Redis is there.
+   */
+  async onceAcrossInstances(key: string, fn: () => void): Promise<void> {
+    const deadline = Date.now() + 2000;
+    while (this.state !== 'up' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    if (this.state !== 'up') {
+      fn();
+      return;
+    }
+    // Lost to another instance: wait for it to finish (its lease is released when done), then check again.
+    while (!(await this.runExclusive(key, 10_000, fn).catch(() => true)) && Date.now() < deadline + 10_000) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /**
    * Runs `fn` only if this instance gets the lease `key` (SET NX PX ttlMs), then releases it; resolves false when
    * another instance holds it or Redis is away. For work one instance at a time must do (compaction here; periodic
    * jobs such as automatic Git snapshots would use it the same way). `fn` must finish well within `ttlMs`.

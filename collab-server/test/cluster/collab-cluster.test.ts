@@ -318,3 +318,20 @@ describe('collab cluster access', () => {
     expect(Date.now() - t0).toBeLessThan(1000);
   });
 });
+
+describe('collab cluster start', () => {
+  it('[C7] three instances started at once on an empty shared store create one demo notebook, not three', async () => {
+    const redis = await startRedis();
+    cleanups.push(() => redis.cleanup());
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'pipebook-cluster-'));
+    cleanups.push(() => fs.rmSync(home, { recursive: true, force: true }));
+    const env = { PIPEBOOK_HOME: home, PIPEBOOK_REDIS_URL: redis.url, PIPEBOOK_SEED_DEMO: '1' };
+    const instances = await Promise.all([0, 1, 2].map(() => startCollabProcess(env)));
+    for (const p of instances) cleanups.push(() => p.kill());
+    for (const p of instances) {
+      const r = await api<Array<{ id: string }> | { notebooks: Array<{ id: string }> }>(p.url, '/api/notebooks');
+      const list = Array.isArray(r.body) ? r.body : r.body.notebooks;
+      expect(list.length).toBe(1);
+    }
+  });
+});
