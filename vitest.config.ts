@@ -4,5 +4,6 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     projects: ['shared', 'collab-server', 'kernel', 'client', 'client/vitest.e2e.config.ts'],
+    reporters: ['default', './scripts/summary-reporter.ts'],
   },
 });
