@@ -41,7 +41,13 @@ describe('notebooks page', () => {
     });
     await page.waitForURL(/\/notebooks\/nb_/);
     await waitForEditor(page, 'a');
-    await page.goBack();
+    // Renaming from inside the notebook renames it in the list too.
+    await page.getByRole('button', { name: 'Rename notebook Imported one' }).click();
+    await page.getByLabel('Notebook title').fill('Imported two');
+    await page.getByLabel('Notebook title').press('Enter');
+    await page.getByRole('button', { name: 'Rename notebook Imported two' }).waitFor();
+    await page.getByRole('link', { name: '← Notebooks' }).click();
+    await page.getByRole('link', { name: 'Imported two' }).waitFor();
 
     // A bad file is explained, naming the field, and nothing is created.
     await page.getByLabel('Notebook file to import').setInputFiles({
@@ -51,7 +57,7 @@ describe('notebooks page', () => {
     });
     await page.getByRole('alert').filter({ hasText: 'cells.0.name' }).waitFor();
 
-    await page.getByRole('button', { name: 'Rename Imported one' }).click();
+    await page.getByRole('button', { name: 'Rename Imported two' }).click();
     await page.getByLabel('New title').fill('Renamed one');
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByRole('link', { name: 'Renamed one' }).waitFor();

@@ -86,11 +86,13 @@ export function NotebookPage(props: { id: string }) {
           }
         >
           <form
-            onSubmit={(e) => {
+            onSubmit={async (e) => {
               e.preventDefault();
               const t = String(new FormData(e.currentTarget).get('title') ?? '');
               try {
-                s.store.ops.setTitle(t);
+                await s.renameNotebook(t);
+              } catch (err) {
+                window.alert((err as Error).message);
               } finally {
                 setEditingTitle(false);
               }

@@ -35,6 +35,8 @@ export interface NotebookSession {
   focus(id: CellId | undefined, opts?: { scroll?: boolean; editor?: boolean }): void;
   /** Bumps when a cell should take keyboard focus (pipeline click, keyboard navigation). */
   focusRequest: Accessor<{ id: CellId; editor: boolean; n: number } | undefined>;
+  /** Renames the notebook for everyone and in the notebooks list (the server changes both at once). */
+  renameNotebook(title: string): Promise<void>;
   view: Accessor<PageView>;
   setView(v: PageView): void;
   mountQueue: MountQueue;
@@ -141,6 +143,15 @@ export function createNotebookSession(id: string): NotebookSession {
       if (cellId && opts?.scroll) setFocusRequest({ id: cellId, editor: !!opts.editor, n: ++n });
     },
     focusRequest,
+    async renameNotebook(title) {
+      try {
+        await notebooksApi.rename(id, title);
+      } catch (e) {
+        // Offline, the document's own title still changes (and syncs later); the list catches up on the next rename.
+        if ((e as { code?: string }).code !== 'network') throw e;
+        store.ops.setTitle(title);
+      }
+    },
     view,
     setView,
     mountQueue: createMountQueue(),
