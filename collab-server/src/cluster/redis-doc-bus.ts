@@ -87,6 +87,10 @@ export class RedisDocBus implements HubCluster {
   private awarenessScheduled = false;
   private readerClientId: number | null = null;
   private blocked = false;
+  /** Bumped whenever the set of streams to read changes; readGen is the value the read in flight was built from. */
+  private gen = 0;
+  private readGen = -1;
+  private unblocking = false;
   private wake: (() => void) | null = null;
   private closed = false;
   /** An outage or a failed publish happened: re-read the store and announce a resync once Redis is back. */
@@ -411,21 +415,43 @@ export class RedisDocBus implements HubCluster {
     this.kick();
   }
 
-  /** Makes the blocked XREAD return so the next one covers a new set of streams. */
+  /** Makes the blocked XREAD return so the next one covers the current set of streams. */
   private kick(): void {
+    this.gen++;
     if (this.wake) {
       const wake = this.wake;
       this.wake = null;
       wake();
       return;
     }
-    if (this.blocked && this.readerClientId !== null && this.cmd.status === 'ready') {
-      this.cmd.client('UNBLOCK', this.readerClientId).catch(() => {});
-    }
+    this.unblockStale();
+  }
+
+  /**
+   * CLIENT UNBLOCK goes over another connection, so it can reach Redis before the XREAD it aims at (then it unblocks
+   * nothing): it is retried every few milliseconds for as long as the read in flight was built from an older set.
+   */
+  private unblockStale(): void {
+    if (this.unblocking || !this.blocked || this.readGen >= this.gen) return;
+    if (this.readerClientId === null || this.cmd.status !== 'ready') return;
+    this.unblocking = true;
+    this.cmd
+      .client('UNBLOCK', this.readerClientId)
+      .then((n) => {
+        this.unblocking = false;
+        if (Number(n) === 0) setTimeout(() => this.unblockStale(), 5).unref();
+      })
+      .catch(() => {
+        this.unblocking = false;
+      });
   }
 
   private async readLoop(): Promise<void> {
     while (!this.closed) {
+      if (this.reader.status === 'ready' && this.readerClientId === null) {
+        this.readerClientId = Number(await this.reader.client('ID').catch(() => null)) || null;
+      }
+      const gen = this.gen;
       const active = [...this.watches.entries()].filter(([, w]) => w.lastId !== null);
       if (this.reader.status !== 'ready' || active.length === 0) {
         // Woken by kick() (a watch started, Redis is back) or, as a backstop, after a short while.
@@ -437,13 +463,15 @@ export class RedisDocBus implements HubCluster {
         continue;
       }
       try {
-        if (this.readerClientId === null) this.readerClientId = Number(await this.reader.client('ID'));
+        // No await between building the stream list and sending the read: a kick() either came before (and is in
+        // this read) or comes after, sees a stale read in flight and unblocks it.
+        this.readGen = gen;
         this.blocked = true;
         const res = (await this.reader.xreadBuffer(
           'COUNT',
           READ_BATCH,
           'BLOCK',
-          5000,
+          2000,
           'STREAMS',
           ...active.map(([id]) => streamKey(id)),
           ...active.map(([, w]) => w.lastId as string),
