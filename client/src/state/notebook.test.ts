@@ -1,7 +1,8 @@
-import { addCell, CellId, createOrigin, demoNotebookFile, importNotebook, setRun } from '@pipebook/shared';
+import { addCell, addCells, CellId, createOrigin, demoNotebookFile, importNotebook, setRun } from '@pipebook/shared';
 import { createRoot } from 'solid-js';
 import { describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
+import { copilotOrigin } from '../copilot/origin.ts';
 import { createNotebookStore, type NotebookStore } from './notebook.ts';
 
 function withStore(doc: Y.Doc, userId: string, fn: (s: NotebookStore) => void | Promise<void>) {
@@ -98,6 +99,30 @@ describe('notebook store (the Y.Doc -> Solid adapter)', () => {
         alice.redo();
         expect(alice.cells[mine]).toBeDefined();
       });
+    });
+  });
+
+  it('one undo removes the cells Copilot inserted for this person, not those inserted for someone else', async () => {
+    const doc = new Y.Doc();
+    importNotebook(doc, demoNotebookFile());
+    await withStore(doc, 'me', (s) => {
+      const before = s.order().length;
+      addCells(
+        doc,
+        [
+          { kind: 'sql', name: 'gen_a' },
+          { kind: 'sql', name: 'gen_b' },
+        ],
+        undefined,
+        copilotOrigin('me'),
+      );
+      s.undoManager.stopCapturing();
+      addCells(doc, [{ kind: 'sql', name: 'theirs' }], undefined, copilotOrigin('colleague'));
+      expect(s.order().length).toBe(before + 3);
+      s.undo();
+      expect(Object.values(s.cells).map((c) => c.name)).toContain('theirs');
+      expect(Object.values(s.cells).map((c) => c.name)).not.toContain('gen_a');
+      expect(s.order().length).toBe(before + 1);
     });
   });
 

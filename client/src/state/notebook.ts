@@ -32,6 +32,7 @@ import {
 import { type Accessor, batch, createSignal } from 'solid-js';
 import { createStore, reconcile } from 'solid-js/store';
 import * as Y from 'yjs';
+import { copilotOrigin } from '../copilot/origin.ts';
 
 /** What the page shows of a cell besides its text (the editor binds to the Y.Text directly). */
 export interface CellMeta {
@@ -181,9 +182,10 @@ export function createNotebookStore(doc: Y.Doc, userId: string, opts: { textSett
   metaMap(doc).observe(onMeta);
   runsMap(doc).observe(onRuns);
 
-  // Undo covers this person's structural operations and editor typing (yCollab adds each editor's sync origin).
+  // Undo covers this person's structural operations, editor typing (yCollab adds each editor's sync origin) and the
+  // cells Copilot inserted at this person's request, so Ctrl+Z removes a Copilot insert in one step.
   const undoManager = new Y.UndoManager([cellsMap(doc), orderArray(doc), metaMap(doc)], {
-    trackedOrigins: new Set([origin]),
+    trackedOrigins: new Set<unknown>([origin, copilotOrigin(userId)]),
     captureTimeout: 400,
   });
   const [canUndo, setCanUndo] = createSignal(false);
