@@ -59,8 +59,7 @@ export function parseEngineSessions(body: unknown): EngineSessions {
 /**
  * The engines a notebook runs on (its default and every cell's override) that the kernel lists, in a stable order so
  * the poller does not restart when the same set is recomputed. Which of them have sessions is learnt from the
- * listing's own `type`: the engine list cannot tell (a Databricks cluster is listed with type `databricks`, like a SQL
- * warehouse).
+ * listing's own `type`, so an engine kind added later needs no change here.
  */
 export function sessionEnginesOf(
   engines: ReadonlyArray<{ name: string }>,

@@ -257,11 +257,11 @@ export class UnavailableEngine implements Engine {
     private readonly reason: string,
   ) {
     const d = describeConnection(c);
-    // Spark engines speak the Databricks (Spark SQL) dialect; EngineType has no databricks-cluster member.
+    // Spark engines speak the Databricks (Spark SQL) dialect.
     const spark = c.type === 'livy' || c.type === 'databricks-cluster';
     this.info = {
       name: c.name,
-      type: c.type === 'databricks-cluster' ? 'databricks' : c.type,
+      type: c.type,
       dialect: spark ? 'databricks' : c.type,
       label: `${d.label} (not available)`,
     };

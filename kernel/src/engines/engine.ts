@@ -8,7 +8,8 @@
 import type { ColumnInfo, FileFormat } from '@pipebook/shared';
 import type { Dialect } from '@pipebook/shared/compile/dialect';
 
-export type EngineType = 'duckdb' | 'snowflake' | 'databricks' | 'livy';
+/** `databricks` is a SQL warehouse (statement API); `databricks-cluster` an all-purpose cluster (Spark sessions). */
+export type EngineType = 'duckdb' | 'snowflake' | 'databricks' | 'livy' | 'databricks-cluster';
 
 export interface EngineInfo {
   /** Name from the config (`duckdb` for the embedded one); what cells and notebooks refer to. */

@@ -194,7 +194,7 @@ export const RESULT_HEADERS = {
 
 export const engineInfoSchema = z.object({
   name: z.string(),
-  type: z.enum(['duckdb', 'snowflake', 'databricks', 'livy']),
+  type: z.enum(['duckdb', 'snowflake', 'databricks', 'livy', 'databricks-cluster']),
   dialect: z.enum(['duckdb', 'snowflake', 'databricks']),
   label: z.string(),
 });

@@ -237,10 +237,10 @@ export class DatabricksClusterEngine implements Engine, SparkCellEngine {
       startTimeoutMs: conn.startTimeoutMs,
     });
     this.runner = new SparkChainRunner(backend, this.pool);
-    // EngineType has no Databricks-cluster member yet; `databricks` is the closest (same Spark SQL dialect).
+    // Its own type (it has Spark sessions, unlike a SQL warehouse); the dialect is Spark SQL, as for `databricks`.
     this.info = {
       name: conn.name,
-      type: 'databricks',
+      type: 'databricks-cluster',
       dialect: 'databricks',
       label: `Databricks cluster ${conn.clusterId}`,
     };
@@ -298,7 +298,7 @@ export class DatabricksClusterEngine implements Engine, SparkCellEngine {
 
   async sessions(): Promise<EngineSessionsResponse> {
     await this.pool.check();
-    return { engine: this.info.name, type: 'databricks-cluster', sessions: this.pool.views() };
+    return { engine: this.info.name, type: this.info.type, sessions: this.pool.views() };
   }
 
   checkSessions(): Promise<void> {

@@ -1,3 +1,4 @@
+import { enginesResponseSchema } from '@pipebook/shared/protocol/kernel';
 import { describe, expect, it } from 'vitest';
 import { DatabricksClusterEngine } from '../databricks-commands/cluster-engine.ts';
 import { LivyEngine } from './livy-engine.ts';
@@ -45,6 +46,9 @@ describe('Spark connections', () => {
     });
     const engine = createSparkConnectionEngine(c, { DATABRICKS_TOKEN: 'dapi' });
     expect(engine).toBeInstanceOf(DatabricksClusterEngine);
+    // Its own engine type, told apart from a SQL warehouse in the engine list.
+    expect(engine.info).toMatchObject({ name: 'cluster', type: 'databricks-cluster', dialect: 'databricks' });
+    expect(enginesResponseSchema.parse({ engines: [engine.info] }).engines[0].type).toBe('databricks-cluster');
     expect(describeSparkConnection(c)).toBe('Databricks cluster 0101-120000-abcd1234');
     await engine.close();
   });
@@ -82,7 +86,7 @@ describe('Spark connections in pipebook.config.yaml', () => {
       ]);
       const engines = connectionEngines({ home, env: { LIVY_PASSWORD: 'pw' } });
       expect(engines[0]).toBeInstanceOf(LivyEngine);
-      expect(engines[1].info).toMatchObject({ name: 'cluster', type: 'databricks', dialect: 'databricks' });
+      expect(engines[1].info).toMatchObject({ name: 'cluster', type: 'databricks-cluster', dialect: 'databricks' });
       expect(engines[1].info.label).toMatch(/not available/);
       await expect(
         engines[1].execute({ sql: 'SELECT 1', signal: new AbortController().signal, resultPath: '' }),
