@@ -272,24 +272,8 @@ export class DatabricksClusterEngine implements Engine, SparkCellEngine {
     return (await this.runner.query(q, signal ?? new AbortController().signal)).columns;
   }
 
-  async catalog(signal?: AbortSignal): Promise<CatalogTable[]> {
-    const s = signal ?? new AbortController().signal;
-    const tables = await this.runner.query('SHOW TABLES', s);
-    const col = (n: string) => tables.columns.findIndex((c) => c.name === n);
-    const out: CatalogTable[] = [];
-    for (const row of tables.rows) {
-      if (row[col('isTemporary')] === true) continue;
-      const schema = String(row[col('namespace') >= 0 ? col('namespace') : col('database')] ?? 'default');
-      const name = String(row[col('tableName')]);
-      const desc = await this.runner.query(`DESCRIBE TABLE \`${schema}\`.\`${name}\``, s);
-      const columns = [];
-      for (const [c, type] of desc.rows) {
-        if (typeof c !== 'string' || c === '' || c.startsWith('#')) break;
-        columns.push({ name: c, type: String(type).toUpperCase() });
-      }
-      out.push({ schema, name, columns });
-    }
-    return out;
+  catalog(signal?: AbortSignal): Promise<CatalogTable[]> {
+    return this.runner.catalog(signal ?? new AbortController().signal);
   }
 
   onSessionLost(listener: (e: SessionLostEvent) => void): () => void {

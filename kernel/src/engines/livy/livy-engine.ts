@@ -238,29 +238,8 @@ export class LivyEngine implements Engine, SparkCellEngine {
     return (await this.runner.query(q, signal ?? new AbortController().signal)).columns;
   }
 
-  async catalog(signal?: AbortSignal): Promise<CatalogTable[]> {
-    const s = signal ?? new AbortController().signal;
-    const tables = await this.runner.query('SHOW TABLES', s);
-    const idx = (n: string) => tables.columns.findIndex((c) => c.name === n);
-    const [iNs, iName, iTemp] = [
-      idx('namespace') >= 0 ? idx('namespace') : idx('database'),
-      idx('tableName'),
-      idx('isTemporary'),
-    ];
-    const out: CatalogTable[] = [];
-    for (const row of tables.rows) {
-      if (iTemp >= 0 && row[iTemp] === true) continue;
-      const schema = String(row[iNs] ?? 'default');
-      const name = String(row[iName]);
-      const desc = await this.runner.query(`DESCRIBE TABLE ${quoteSparkIdent(schema)}.${quoteSparkIdent(name)}`, s);
-      const columns = [];
-      for (const [col, type] of desc.rows) {
-        if (typeof col !== 'string' || col === '' || col.startsWith('#')) break;
-        columns.push({ name: col, type: String(type).toUpperCase() });
-      }
-      out.push({ schema, name, columns });
-    }
-    return out;
+  catalog(signal?: AbortSignal): Promise<CatalogTable[]> {
+    return this.runner.catalog(signal ?? new AbortController().signal);
   }
 
   onSessionLost(listener: (e: SessionLostEvent) => void): () => void {

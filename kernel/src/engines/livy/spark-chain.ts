@@ -3,7 +3,7 @@
 // result. A session that dies under a chain is reported (its cells go stale) and the chain is run once more in a
 // fresh session, so the user's run still succeeds.
 import { PipebookError } from '@pipebook/shared';
-import type { EngineProgress, TargetSpec } from '../engine.ts';
+import type { CatalogTable, EngineProgress, TargetSpec } from '../engine.ts';
 import { quoteSparkIdent, trimStatement } from './spark-code.ts';
 import type { SessionBackend, SessionEntry, SparkSessionPool } from './spark-sessions.ts';
 import type { SparkChainRequest, SparkCodeKind, SparkStep, SparkTable } from './spark-types.ts';
@@ -200,5 +200,28 @@ export class SparkChainRunner {
         this.pool.track(e, -1);
       }
     }
+  }
+
+  /** Tables (not temp views) with their columns, from SHOW TABLES and DESCRIBE TABLE in a session. */
+  async catalog(signal: AbortSignal): Promise<CatalogTable[]> {
+    const tables = await this.query('SHOW TABLES', signal);
+    const col = (n: string) => tables.columns.findIndex((c) => c.name === n);
+    const iNs = col('namespace') >= 0 ? col('namespace') : col('database');
+    const [iName, iTemp] = [col('tableName'), col('isTemporary')];
+    const out: CatalogTable[] = [];
+    for (const row of tables.rows) {
+      if (iTemp >= 0 && row[iTemp] === true) continue;
+      const schema = String(row[iNs] ?? 'default');
+      const name = String(row[iName]);
+      const desc = await this.query(`DESCRIBE TABLE ${quoteSparkIdent(schema)}.${quoteSparkIdent(name)}`, signal);
+      const columns = [];
+      // DESCRIBE lists the columns first, then a blank row or "# Partition Information".
+      for (const [c, type] of desc.rows) {
+        if (typeof c !== 'string' || c === '' || c.startsWith('#')) break;
+        columns.push({ name: c, type: String(type).toUpperCase() });
+      }
+      out.push({ schema, name, columns });
+    }
+    return out;
   }
 }
