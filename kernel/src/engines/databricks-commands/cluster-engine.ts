@@ -2,19 +2,10 @@
 // execution context per notebook (state shared across cells, as in a Databricks notebook), destroyed when the
 // notebook is released or the engine shuts down. Every step is sent as Python: SQL through spark.sql(), results read
 // with display(), which makes the command's result a table with a JSON schema.
+
 import type { ColumnInfo } from '@pipebook/shared';
 import { PipebookError } from '@pipebook/shared';
-import type {
-  CatalogTable,
-  Engine,
-  EngineInfo,
-  ExecuteOutcome,
-  ExecuteRequest,
-  TargetOutcome,
-  TargetSpec,
-  WriteTargetRequest,
-} from '../engine.ts';
-import { type ReplBackend, SparkChainRunner, type StepControl } from '../livy/spark-chain.ts';
+import type { ReplBackend, StepControl } from '../livy/spark-chain.ts';
 import {
   createViewSql,
   dropWrapperFrames,
@@ -26,16 +17,9 @@ import {
   tracebackLine,
   trimStatement,
 } from '../livy/spark-code.ts';
-import { cancelled, DEFAULT_POLL_MIN_MS, nap, nextDelay, SparkSessionPool } from '../livy/spark-sessions.ts';
-import type {
-  EngineSessionsResponse,
-  RemoteSessionState,
-  SessionLostEvent,
-  SparkCellEngine,
-  SparkChainRequest,
-  SparkStep,
-  SparkTable,
-} from '../livy/spark-types.ts';
+import { SparkReplEngine } from '../livy/spark-repl-engine.ts';
+import { cancelled, DEFAULT_POLL_MIN_MS, nap, nextDelay } from '../livy/spark-sessions.ts';
+import type { RemoteSessionState, SparkStep, SparkTable } from '../livy/spark-types.ts';
 import { SessionLostError, SparkCodeError } from '../livy/spark-types.ts';
 import { CommandExecutionClient, type CommandResults, type CommandState, ResourceGoneError } from './client.ts';
 
@@ -204,22 +188,7 @@ class CommandBackend implements ReplBackend {
   }
 }
 
-function stream(t: SparkTable): ExecuteOutcome {
-  return {
-    type: 'stream',
-    columns: t.columns,
-    batches: (async function* () {
-      if (t.rows.length) yield t.rows;
-    })(),
-  };
-}
-
-export class DatabricksClusterEngine implements Engine, SparkCellEngine {
-  readonly info: EngineInfo;
-  private readonly pool: SparkSessionPool;
-  private readonly runner: SparkChainRunner;
-  private readonly timer?: NodeJS.Timeout;
-
+export class DatabricksClusterEngine extends SparkReplEngine {
   constructor(conn: DatabricksClusterConnection) {
     const client = new CommandExecutionClient({
       host: conn.host,
@@ -228,74 +197,23 @@ export class DatabricksClusterEngine implements Engine, SparkCellEngine {
       name: conn.name,
       ...(conn.requestTimeoutMs ? { requestTimeoutMs: conn.requestTimeoutMs } : {}),
     });
-    const backend = new CommandBackend(client, conn);
-    this.pool = new SparkSessionPool({
-      engine: conn.name,
-      backend,
-      pollMinMs: conn.pollMinMs,
-      pollMaxMs: conn.pollMaxMs,
-      startTimeoutMs: conn.startTimeoutMs,
-    });
-    this.runner = new SparkChainRunner(backend, this.pool);
     // Its own type (it has Spark sessions, unlike a SQL warehouse); the dialect is Spark SQL, as for `databricks`.
-    this.info = {
-      name: conn.name,
-      type: 'databricks-cluster',
-      dialect: 'databricks',
-      label: `Databricks cluster ${conn.clusterId}`,
-    };
-    const every = conn.healthCheckMs ?? 30_000;
-    if (every > 0) {
-      this.timer = setInterval(() => void this.checkSessions().catch(() => {}), every);
-      this.timer.unref();
-    }
-  }
-
-  async execute(req: ExecuteRequest): Promise<ExecuteOutcome> {
-    return stream(await this.runner.query(req.sql, req.signal, req.onProgress));
-  }
-
-  async runCells(req: SparkChainRequest): Promise<ExecuteOutcome> {
-    return stream(await this.runner.runChain(req));
-  }
-
-  async writeCells(req: SparkChainRequest, target: TargetSpec): Promise<TargetOutcome> {
-    return { rowCount: await this.runner.writeChain(req, target) };
-  }
-
-  async writeTarget(req: WriteTargetRequest): Promise<TargetOutcome> {
-    return { rowCount: await this.runner.writeTable(req.target, req.sql, req.signal, req.onProgress) };
-  }
-
-  async validate(sql: string, signal?: AbortSignal): Promise<ColumnInfo[]> {
-    const q = `SELECT * FROM (\n${trimStatement(sql)}\n) AS pipebook_validate LIMIT 0`;
-    return (await this.runner.query(q, signal ?? new AbortController().signal)).columns;
-  }
-
-  catalog(signal?: AbortSignal): Promise<CatalogTable[]> {
-    return this.runner.catalog(signal ?? new AbortController().signal);
-  }
-
-  onSessionLost(listener: (e: SessionLostEvent) => void): () => void {
-    return this.pool.onSessionLost(listener);
-  }
-
-  async sessions(): Promise<EngineSessionsResponse> {
-    await this.pool.check();
-    return { engine: this.info.name, type: this.info.type, sessions: this.pool.views() };
-  }
-
-  checkSessions(): Promise<void> {
-    return this.pool.check();
-  }
-
-  releaseNotebook(notebookId: string): Promise<void> {
-    return this.pool.release(notebookId);
-  }
-
-  async close(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.pool.close();
+    super(
+      {
+        name: conn.name,
+        type: 'databricks-cluster',
+        dialect: 'databricks',
+        label: `Databricks cluster ${conn.clusterId}`,
+      },
+      new CommandBackend(client, conn),
+      {
+        engine: conn.name,
+        pollMinMs: conn.pollMinMs,
+        pollMaxMs: conn.pollMaxMs,
+        startTimeoutMs: conn.startTimeoutMs,
+        healthCheckMs: conn.healthCheckMs,
+      },
+    );
   }
 }
 

@@ -2,17 +2,8 @@
 // runs any statement kind in any session, so a chain whose target is SQL runs (PySpark steps included) in the
 // notebook's `sql` session and a PySpark target in its `pyspark` session: two REPL queues, so a long PySpark job does
 // not hold up SQL cells.
+
 import { PipebookError } from '@pipebook/shared';
-import type {
-  CatalogTable,
-  Engine,
-  EngineInfo,
-  ExecuteOutcome,
-  ExecuteRequest,
-  TargetOutcome,
-  TargetSpec,
-  WriteTargetRequest,
-} from '../engine.ts';
 import {
   LIVY_ENDED_STATES,
   LivyClient,
@@ -21,7 +12,7 @@ import {
   livyEndReason,
 } from './livy-client.ts';
 import { runLivyStatement } from './livy-statements.ts';
-import { type ReplBackend, SparkChainRunner, type StepControl } from './spark-chain.ts';
+import type { ReplBackend, StepControl } from './spark-chain.ts';
 import {
   createViewSql,
   parseStructSchema,
@@ -30,19 +21,10 @@ import {
   sparkRows,
   sqlWhere,
   tracebackLine,
-  trimStatement,
 } from './spark-code.ts';
-import { DEFAULT_POLL_MIN_MS, SparkSessionPool } from './spark-sessions.ts';
-import type {
-  EngineSessionsResponse,
-  RemoteSessionState,
-  SessionLostEvent,
-  SparkCellEngine,
-  SparkChainRequest,
-  SparkCodeKind,
-  SparkStep,
-  SparkTable,
-} from './spark-types.ts';
+import { SparkReplEngine } from './spark-repl-engine.ts';
+import { DEFAULT_POLL_MIN_MS } from './spark-sessions.ts';
+import type { RemoteSessionState, SparkCodeKind, SparkStep, SparkTable } from './spark-types.ts';
 import { SessionLostError } from './spark-types.ts';
 
 export interface LivyConnection {
@@ -169,22 +151,7 @@ class LivyBackend implements ReplBackend {
   }
 }
 
-function stream(t: SparkTable): ExecuteOutcome {
-  return {
-    type: 'stream',
-    columns: t.columns,
-    batches: (async function* () {
-      if (t.rows.length) yield t.rows;
-    })(),
-  };
-}
-
-export class LivyEngine implements Engine, SparkCellEngine {
-  readonly info: EngineInfo;
-  private readonly pool: SparkSessionPool;
-  private readonly runner: SparkChainRunner;
-  private readonly timer?: NodeJS.Timeout;
-
+export class LivyEngine extends SparkReplEngine {
   constructor(readonly conn: LivyConnection) {
     const clientOpts: LivyClientOptions = {
       url: conn.url,
@@ -193,75 +160,23 @@ export class LivyEngine implements Engine, SparkCellEngine {
       ...(conn.doAs ? { doAs: conn.doAs } : {}),
       ...(conn.requestTimeoutMs ? { requestTimeoutMs: conn.requestTimeoutMs } : {}),
     };
-    const client = new LivyClient(clientOpts);
-    const backend = new LivyBackend(client, conn);
-    this.pool = new SparkSessionPool({
-      engine: conn.name,
-      backend,
-      pollMinMs: conn.pollMinMs,
-      pollMaxMs: conn.pollMaxMs,
-      startTimeoutMs: conn.startTimeoutMs,
-    });
-    this.runner = new SparkChainRunner(backend, this.pool);
     let host = conn.url;
     try {
       host = new URL(conn.url).host;
     } catch {
       // Keep the raw string; the first request will report the bad URL.
     }
-    this.info = { name: conn.name, type: 'livy', dialect: 'databricks', label: `Livy (${host})` };
-    const every = conn.healthCheckMs ?? 30_000;
-    if (every > 0) {
-      this.timer = setInterval(() => void this.checkSessions().catch(() => {}), every);
-      this.timer.unref();
-    }
-  }
-
-  async execute(req: ExecuteRequest): Promise<ExecuteOutcome> {
-    return stream(await this.runner.query(req.sql, req.signal, req.onProgress));
-  }
-
-  async runCells(req: SparkChainRequest): Promise<ExecuteOutcome> {
-    return stream(await this.runner.runChain(req));
-  }
-
-  async writeCells(req: SparkChainRequest, target: TargetSpec): Promise<TargetOutcome> {
-    return { rowCount: await this.runner.writeChain(req, target) };
-  }
-
-  async writeTarget(req: WriteTargetRequest): Promise<TargetOutcome> {
-    return { rowCount: await this.runner.writeTable(req.target, req.sql, req.signal, req.onProgress) };
-  }
-
-  async validate(sql: string, signal?: AbortSignal): Promise<import('@pipebook/shared').ColumnInfo[]> {
-    const q = `SELECT * FROM (\n${trimStatement(sql)}\n) AS pipebook_validate LIMIT 0`;
-    return (await this.runner.query(q, signal ?? new AbortController().signal)).columns;
-  }
-
-  catalog(signal?: AbortSignal): Promise<CatalogTable[]> {
-    return this.runner.catalog(signal ?? new AbortController().signal);
-  }
-
-  onSessionLost(listener: (e: SessionLostEvent) => void): () => void {
-    return this.pool.onSessionLost(listener);
-  }
-
-  async sessions(): Promise<EngineSessionsResponse> {
-    await this.pool.check();
-    return { engine: this.info.name, type: this.info.type, sessions: this.pool.views() };
-  }
-
-  checkSessions(): Promise<void> {
-    return this.pool.check();
-  }
-
-  releaseNotebook(notebookId: string): Promise<void> {
-    return this.pool.release(notebookId);
-  }
-
-  async close(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.pool.close();
+    super(
+      { name: conn.name, type: 'livy', dialect: 'databricks', label: `Livy (${host})` },
+      new LivyBackend(new LivyClient(clientOpts), conn),
+      {
+        engine: conn.name,
+        pollMinMs: conn.pollMinMs,
+        pollMaxMs: conn.pollMaxMs,
+        startTimeoutMs: conn.startTimeoutMs,
+        healthCheckMs: conn.healthCheckMs,
+      },
+    );
   }
 }
 
