@@ -1,6 +1,7 @@
 // DatabricksEngine: the Engine interface over the SQL Statement Execution client. Small results come INLINE; when a
 // result is too large to inline (the statement fails with the inline byte limit), it runs again with EXTERNAL_LINKS.
 // Chunks stream in order with the next one prefetched while the current one is handed on.
+
 import type { ColumnInfo } from '@pipebook/shared';
 import { PipebookError } from '@pipebook/shared';
 import { type DatabricksConnection, describeConnection, readSecret, type SecretEnv } from '../connections.ts';
@@ -16,6 +17,7 @@ import type {
 } from '../engine.ts';
 import { formatElapsed } from '../snowflake/engine.ts';
 import { cancelledError } from '../snowflake/retry.ts';
+import { probeLimitZero } from '../validate.ts';
 import { type DatabricksTokenSource, OAuthM2MTokenSource, PatTokenSource } from './auth.ts';
 import {
   DatabricksClient,
@@ -181,14 +183,8 @@ export class DatabricksEngine implements Engine {
   }
 
   async validate(sql: string, signal?: AbortSignal): Promise<ColumnInfo[]> {
-    try {
-      const resp = await this.runStatement(`SELECT * FROM (\n${sql}\n) AS pipebook_validate LIMIT 0`, { signal });
-      return columnsOf(resp.manifest?.schema.columns ?? []);
-    } catch (err) {
-      if (err instanceof PipebookError && err.line !== undefined)
-        throw new PipebookError(err.code, err.message, { line: Math.max(1, err.line - 1), column: err.column });
-      throw err;
-    }
+    const resp = await probeLimitZero((probe) => this.runStatement(probe, { signal }), sql);
+    return columnsOf(resp.manifest?.schema.columns ?? []);
   }
 
   async writeTarget(req: WriteTargetRequest): Promise<TargetOutcome> {

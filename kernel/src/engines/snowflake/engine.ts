@@ -1,6 +1,7 @@
 // SnowflakeEngine: the Engine interface over the SQL API v2 client. Results stream in partition by partition (the
 // next partition is fetched while the current one is converted and handed on), so a large result never sits whole in
 // memory here.
+
 import type { ColumnInfo } from '@pipebook/shared';
 import { PipebookError } from '@pipebook/shared';
 import { describeConnection, readSecret, type SecretEnv, type SnowflakeConnection } from '../connections.ts';
@@ -14,6 +15,7 @@ import type {
   TargetOutcome,
   WriteTargetRequest,
 } from '../engine.ts';
+import { probeLimitZero } from '../validate.ts';
 import { KeyPairTokenSource, loadPrivateKey, OAuthTokenSource, type SnowflakeTokenSource } from './auth.ts';
 import { type Partition, type ResultSet, SnowflakeClient, type SnowflakeClientOptions } from './client.ts';
 import { cancelledError } from './retry.ts';
@@ -121,16 +123,9 @@ export class SnowflakeEngine implements Engine {
   }
 
   async validate(sql: string, signal?: AbortSignal): Promise<ColumnInfo[]> {
-    // LIMIT 0 over the statement: compiles and describes it without scanning. One line is prepended, so error lines
-    // come back shifted by one.
-    try {
-      const rs = await this.client.run(`SELECT * FROM (\n${sql}\n) AS pipebook_validate LIMIT 0`, { signal });
-      return columnsOf(rs.resultSetMetaData.rowType);
-    } catch (err) {
-      if (err instanceof PipebookError && err.line !== undefined)
-        throw new PipebookError(err.code, err.message, { line: Math.max(1, err.line - 1), column: err.column });
-      throw err;
-    }
+    // LIMIT 0 compiles and describes the statement without scanning.
+    const rs = await probeLimitZero((probe) => this.client.run(probe, { signal }), sql);
+    return columnsOf(rs.resultSetMetaData.rowType);
   }
 
   async writeTarget(req: WriteTargetRequest): Promise<TargetOutcome> {
