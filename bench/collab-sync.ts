@@ -53,6 +53,8 @@ async function propagation(kind: ServerKind, observers: number): Promise<Propaga
         ),
       );
       // All N have joined: the first second starts now.
+      if (process.env.PIPEBOOK_BENCH_DEBUG)
+        console.log(`${kind} first second starts at ${Math.round(performance.timeOrigin + performance.now())}`);
       await writer.request(
         { type: 'write', from: 0, count: FIRST_SECOND_UPDATES, intervalMs: WRITE_INTERVAL_MS },
         'written',
@@ -70,13 +72,28 @@ async function propagation(kind: ServerKind, observers: number): Promise<Propaga
       const first = samples.filter(([seq]) => seq < 100_000).map(([, ms]) => ms);
       const steady = samples.filter(([seq]) => seq >= 100_000).map(([, ms]) => ms);
       if (process.env.PIPEBOOK_BENCH_DEBUG) {
-        const buckets = Array.from({ length: 10 }, (_, b) =>
-          percentile(
-            samples.filter(([seq]) => seq >= b * 10 && seq < b * 10 + 10).map(([, ms]) => ms),
-            50,
-          ).toFixed(1),
+        for (const [w, r] of reports.entries()) {
+          const row = Array.from({ length: 10 }, (_, b) =>
+            percentile(
+              r.samples.filter(([seq]) => seq >= b * 10 && seq < b * 10 + 10).map(([, ms]) => ms),
+              50,
+            ).toFixed(1),
+          );
+          console.log(`${kind} observer process ${w} p50 per 100 ms: ${row.join(' ')}`);
+        }
+        const mins = Array.from({ length: 100 }, (_, seq) =>
+          Math.min(...samples.filter(([s]) => s === seq).map(([, ms]) => ms)).toFixed(0),
         );
-        console.log(`${kind} N=${observers} first-second p50 per 100 ms: ${buckets.join(' ')}`);
+        console.log(`${kind} min latency per update: ${mins.join(' ')}`);
+        for (const q of [50, 99]) {
+          const buckets = Array.from({ length: 10 }, (_, b) =>
+            percentile(
+              samples.filter(([seq]) => seq >= b * 10 && seq < b * 10 + 10).map(([, ms]) => ms),
+              q,
+            ).toFixed(1),
+          );
+          console.log(`${kind} N=${observers} first-second p${q} per 100 ms: ${buckets.join(' ')}`);
+        }
       }
       const expected = observers * (FIRST_SECOND_UPDATES + STEADY_UPDATES);
       if (samples.length < expected) console.warn(`${kind}: ${samples.length} of ${expected} arrivals seen`);
@@ -185,7 +202,8 @@ async function main() {
   // An optional argument runs one part only while tuning: propagation | memory | join.
   const only = process.argv[2];
   const runs = (part: string) => !only || only === part;
-  for (const n of runs('propagation') ? [10, 100] : []) {
+  const sizes = process.env.PIPEBOOK_BENCH_N ? [Number(process.env.PIPEBOOK_BENCH_N)] : [10, 100];
+  for (const n of runs('propagation') ? sizes : []) {
     const r = {} as Record<ServerKind, Propagation>;
     for (const kind of RUN_KINDS) r[kind] = await propagation(kind, n);
     results[`propagation_n${n}`] = r;

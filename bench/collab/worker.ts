@@ -135,4 +135,32 @@ process.on('message', async (msg: ToWorker) => {
       return;
   }
 });
+/**
+ * Runs the Yjs paths a client takes for the benchmark's edits (encode, apply, observe) a few thousand times before
+ * any measurement. Without it the first second after the joins measures V8 warming up the client processes' code
+ * (each apply cost about 3.5x its steady cost there, with 100 clients on 2 cores), which is the same for both servers
+ * and says nothing about either. PIPEBOOK_BENCH_COLD_CLIENTS=1 skips it.
+ */
+function warmUp(rounds: number): void {
+  const source = new Y.Doc();
+  const targets = Array.from({ length: 4 }, () => new Y.Doc());
+  for (const t of targets) {
+    t.getMap<number>('bench').observe((event) => {
+      for (const key of event.keysChanged) t.getMap<number>('bench').get(key);
+    });
+    t.on('update', () => {});
+  }
+  source.on('update', (update: Uint8Array) => {
+    for (const t of targets) Y.applyUpdate(t, update, 'warm-up');
+  });
+  for (let i = 0; i < rounds; i++) {
+    source.transact(() => {
+      source.getText('body').insert(source.getText('body').length, 'x');
+      source.getMap<number>('bench').set(String(i), now());
+    });
+  }
+  for (const t of [source, ...targets]) t.destroy();
+}
+
+if (process.env.PIPEBOOK_BENCH_COLD_CLIENTS !== '1') warmUp(3000);
 send({ type: 'ready' });

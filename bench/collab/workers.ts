@@ -12,7 +12,10 @@ export class Worker {
   private readonly ready: Promise<FromWorker>;
 
   constructor() {
-    this.child = fork(WORKER, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.child = fork(WORKER, [], {
+      execArgv: ['--import', 'tsx', ...(process.env.PIPEBOOK_BENCH_WORKER_ARGS ?? '').split(' ').filter(Boolean)],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     this.child.on('message', (m: FromWorker) => {
       const i = this.waiting.findIndex((w) => w.type === m.type);
       if (i >= 0) this.waiting.splice(i, 1)[0].resolve(m);
