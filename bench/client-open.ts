@@ -1,5 +1,6 @@
 // Opening a 300-cell notebook in real Chromium: time to first render (every cell on the page, text visible) and to
-// every editor ready (a live CodeMirror bound to its Y.Text), against the collaboration server `npm start` runs.
+// editors ready (every cell on screen holds a live CodeMirror bound to its Y.Text; cells far from the viewport keep
+// theirs parked), against the collaboration server `npm start` runs.
 // Baseline in the same run: opening a 1-cell notebook (the app shell and socket cost), so the ratio shows what the
 // 299 extra cells add. Run the build first (`npx vite build`).
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -37,17 +38,26 @@ async function measure(pb: Pipebook, id: string, cells: number) {
       cells,
       { polling: 'raf', timeout: 60_000 },
     );
+    // Ready: the mount queue is done and every cell on screen holds a live editor (cells far from the viewport
+    // keep their editors parked as plain text until they come near, see client/src/state/near-viewport.ts).
     const ready = await page.waitForFunction(
-      (n) =>
-        document.querySelector('[data-editors-ready="true"]') && document.querySelectorAll('.cm-editor').length === n
+      () => {
+        if (!document.querySelector('[data-editors-ready="true"]')) return false;
+        const onScreen = [...document.querySelectorAll('section.cell')].filter((el) => {
+          const r = el.getBoundingClientRect();
+          return r.bottom > 0 && r.top < window.innerHeight;
+        });
+        return onScreen.length > 0 && onScreen.every((el) => el.querySelector('.cm-editor'))
           ? performance.now()
-          : false,
-      cells,
+          : false;
+      },
+      undefined,
       { polling: 'raf', timeout: 120_000 },
     );
     const out = {
       firstRenderMs: (await firstRender.jsonValue()) as number,
       editorsReadyMs: (await ready.jsonValue()) as number,
+      liveEditors: await page.locator('.cm-editor').count(),
     };
     await context.close();
     return out;
@@ -63,8 +73,8 @@ try {
   const big = await pb.api<{ id: string }>('POST', '/api/notebooks', undefined, { file: notebook(CELLS) });
   const small = await pb.api<{ id: string }>('POST', '/api/notebooks', undefined, { file: notebook(1) });
   await measure(pb, big.id, CELLS); // warm-up: server load of the document, browser caches
-  const base: Array<{ firstRenderMs: number; editorsReadyMs: number }> = [];
-  const runs: Array<{ firstRenderMs: number; editorsReadyMs: number }> = [];
+  const base: Array<{ firstRenderMs: number; editorsReadyMs: number; liveEditors: number }> = [];
+  const runs: Array<{ firstRenderMs: number; editorsReadyMs: number; liveEditors: number }> = [];
   for (let i = 0; i < RUNS; i++) {
     base.push(await measure(pb, small.id, 1));
     runs.push(await measure(pb, big.id, CELLS));
@@ -74,6 +84,7 @@ try {
     runs: RUNS,
     firstRenderMs: median(runs.map((r) => r.firstRenderMs)),
     editorsReadyMs: median(runs.map((r) => r.editorsReadyMs)),
+    liveEditors: median(runs.map((r) => r.liveEditors)),
     baselineOneCellFirstRenderMs: median(base.map((r) => r.firstRenderMs)),
     baselineOneCellEditorsReadyMs: median(base.map((r) => r.editorsReadyMs)),
     target: { firstRenderMs: 1000 },
@@ -92,7 +103,7 @@ try {
       target: '< 1000',
     },
     {
-      figure: 'all editors ready',
+      figure: `editors ready (every cell on screen; ${result.liveEditors} live near the viewport)`,
       [`${CELLS} cells`]: result.editorsReadyMs.toFixed(0),
       '1 cell (baseline)': result.baselineOneCellEditorsReadyMs.toFixed(0),
       ratio: ratio(result.editorsReadyMs, result.baselineOneCellEditorsReadyMs),

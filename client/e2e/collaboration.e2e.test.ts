@@ -252,4 +252,55 @@ describe('collaboration in the browser', () => {
     await a.context.close();
     await b.context.close();
   });
+
+  it('a long notebook keeps live editors only near the viewport; far cells follow remote edits and wake on scroll', async () => {
+    const cells = Array.from({ length: 60 }, (_, i) => ({
+      id: `c_${i}`,
+      name: `step_${i}`,
+      kind: 'sql',
+      source: `SELECT ${i} AS k`,
+      config: {},
+    }));
+    const nb = await pb.api<{ id: string }>('POST', '/api/notebooks', tokens.alice, {
+      file: { format: 'pipebook', version: 1, title: 'Long', defaultEngine: 'duckdb', cells },
+    });
+    await pb.api('PUT', `/api/notebooks/${nb.id}/members/bob`, tokens.alice, { role: 'editor', name: 'Bob' });
+    const a = await openAs(browser, pb, `/notebooks/${nb.id}`, tokens.alice);
+    const b = await openAs(browser, pb, `/notebooks/${nb.id}`, tokens.bob);
+    await Promise.all([a.page, b.page].map((p) => p.waitForSelector('[data-editors-ready="true"]')));
+    await waitForEditor(a.page, 'step_0');
+    const live = (page: Page) => page.locator('.cm-content').count();
+    const liveAtTop = await live(a.page);
+    expect(liveAtTop).toBeGreaterThan(0);
+    expect(liveAtTop).toBeLessThan(60);
+    const far = (page: Page, name: string) => page.locator(`section[data-cell-name="${name}"]`);
+    expect(await far(a.page, 'step_59').locator('.cm-content').count()).toBe(0);
+
+    // Bob scrolls to the last cell and types there; Alice's parked copy of it follows as plain text.
+    await far(b.page, 'step_59').scrollIntoViewIfNeeded();
+    await waitForEditor(b.page, 'step_59');
+    await editorOf(b.page, 'step_59').click();
+    await b.page.keyboard.press('Control+End');
+    await b.page.keyboard.type(' -- from bob');
+    await until('Alice’s parked cell shows Bob’s text', async () =>
+      (await far(a.page, 'step_59').locator('pre.cell-editor-static').textContent())?.includes('from bob'),
+    );
+
+    // Alice scrolls there: the cell wakes as an editor with the text, the top of the notebook parks, and her typing
+    // reaches Bob.
+    await far(a.page, 'step_59').scrollIntoViewIfNeeded();
+    await waitForEditor(a.page, 'step_59');
+    expect(await editorText(a.page, 'step_59')).toBe('SELECT 59 AS k -- from bob');
+    await until('the top cell parks', async () => (await far(a.page, 'step_0').locator('.cm-content').count()) === 0);
+    expect(await far(a.page, 'step_0').locator('pre.cell-editor-static').textContent()).toBe('SELECT 0 AS k');
+    await editorOf(a.page, 'step_59').click();
+    await a.page.keyboard.press('Control+End');
+    await a.page.keyboard.type(' and alice');
+    await until(
+      'Alice’s text reaches Bob',
+      async () => (await editorText(b.page, 'step_59')) === 'SELECT 59 AS k -- from bob and alice',
+    );
+    await a.context.close();
+    await b.context.close();
+  });
 });

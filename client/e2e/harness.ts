@@ -194,7 +194,12 @@ export function editorOf(page: Page, cellName: string) {
   return page.locator(`section[data-cell-name="${cellName}"] .cm-content`);
 }
 
+/**
+ * Scrolls the cell into view, as a person would, and waits for its live editor: cells far from the viewport keep
+ * their editors parked as plain text (client/src/state/near-viewport.ts).
+ */
 export async function waitForEditor(page: Page, cellName: string): Promise<void> {
+  await page.locator(`section[data-cell-name="${cellName}"]`).scrollIntoViewIfNeeded({ timeout: 15_000 });
   await page
     .locator(`section[data-cell-name="${cellName}"] .cell-editor[data-editor="ready"]`)
     .waitFor({ timeout: 15_000 });

@@ -148,6 +148,7 @@ describe('running a pipeline together', () => {
 
     // A reference typed by anyone shows up as a new edge, live.
     await a.page.getByRole('button', { name: 'Cells', exact: true }).click();
+    await waitForEditor(a.page, 'top_countries');
     await cell(a.page, 'top_countries').locator('.cm-content').click();
     await a.page.keyboard.press('Control+End');
     await a.page.keyboard.type('\nUNION ALL SELECT country, 0, 0 FROM customers');

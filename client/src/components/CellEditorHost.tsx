@@ -23,7 +23,8 @@ export interface CellEditorHostProps {
   onMove(delta: -1 | 1): void;
   onFormat(): void;
   onEscape(): void;
-  ref?(handle: CellEditorHandle): void;
+  /** Called with the editor once it exists, and with undefined when it is destroyed. */
+  ref?(handle: CellEditorHandle | undefined): void;
 }
 
 /** The cell's CodeMirror editor, created when the host mounts and bound to the cell's Y.Text until it unmounts. */
@@ -54,7 +55,11 @@ export function CellEditorHost(props: CellEditorHostProps) {
     });
     props.ref?.(handle);
     box.dataset.editor = 'ready';
-    onCleanup(() => handle?.destroy());
+    onCleanup(() => {
+      handle?.destroy();
+      handle = undefined;
+      props.ref?.(undefined);
+    });
   });
 
   createEffect(

@@ -33,8 +33,32 @@ export function CellView(props: { session: NotebookSession; id: CellId; index: n
   // A cell first renders as a light shell (name and text); its toolbar, editor, form, status and results come when
   // the mount queue gets to it, or at once when someone clicks or focuses it. Opening a long notebook stays fast.
   const [full, setFull] = createSignal(false);
-  const initialText = s.store.text(props.id)?.toString() ?? '';
   onMount(() => onCleanup(s.mountQueue.add(props.id, () => setFull(true))));
+  // A cell far from the viewport parks its editor: the text shows as a plain block (kept current below) and the
+  // CodeMirror view comes back when the cell nears the viewport, is focused or clicked (see near-viewport.ts).
+  const [near, setNear] = createSignal(true);
+  // The section exists only once the cell's metadata does (it renders inside <Show>), so track it as a signal.
+  const [sectionEl, setSectionEl] = createSignal<HTMLElement>();
+  createEffect(() => {
+    const el = sectionEl();
+    if (!el) return;
+    setNear(s.nearViewport.isNear(el));
+    onCleanup(s.nearViewport.watch(el, setNear));
+  });
+  const live = () => full() && (near() || s.focused() === props.id);
+  const wake = () => {
+    setNear(true);
+    s.mountQueue.now(props.id);
+  };
+  const [staticText, setStaticText] = createSignal(s.store.text(props.id)?.toString() ?? '');
+  createEffect(() => {
+    const text = s.store.text(props.id);
+    if (!text || live()) return;
+    const refresh = () => setStaticText(text.toString());
+    refresh();
+    text.observe(refresh);
+    onCleanup(() => text.unobserve(refresh));
+  });
 
   const hasEditor = () => {
     const k = meta()?.kind;
@@ -94,6 +118,7 @@ export function CellView(props: { session: NotebookSession; id: CellId; index: n
   createEffect(
     on(s.focusRequest, (req) => {
       if (!req || req.id !== props.id) return;
+      if (req.editor) wake();
       section.scrollIntoView({ block: 'nearest' });
       if (req.editor && editor) editor.view.focus();
       else section.focus();
@@ -119,7 +144,7 @@ export function CellView(props: { session: NotebookSession; id: CellId; index: n
       doRun('cell');
     } else if (e.key === 'Enter') {
       e.preventDefault();
-      s.mountQueue.now(props.id);
+      wake();
       if (editor) editor.view.focus();
       else (section.querySelector('input,select,button.first') as HTMLElement | null)?.focus();
     }
@@ -129,15 +154,18 @@ export function CellView(props: { session: NotebookSession; id: CellId; index: n
     <Show when={meta()}>
       {(m) => (
         <section
-          ref={section}
+          ref={(el) => {
+            section = el;
+            setSectionEl(el);
+          }}
           class={`cell kind-${m().kind}${s.focused() === props.id ? ' focused' : ''}${dropTarget() ? ' drop-target' : ''}`}
           data-cell-id={props.id}
           data-cell-name={m().name}
           aria-label={`Cell ${m().name} (${m().kind})`}
           tabindex="0"
-          onPointerDown={() => s.mountQueue.now(props.id)}
+          onPointerDown={wake}
           onFocusIn={() => {
-            s.mountQueue.now(props.id);
+            wake();
             s.focus(props.id);
           }}
           onKeyDown={onSectionKey}
@@ -328,12 +356,12 @@ export function CellView(props: { session: NotebookSession; id: CellId; index: n
               {renameError()}
             </p>
           </Show>
-          <Show when={hasEditor() && !full()}>
+          <Show when={hasEditor() && !live()}>
             <div class="cell-editor">
-              <pre class="cell-editor-static">{initialText || ' '}</pre>
+              <pre class="cell-editor-static">{staticText() || ' '}</pre>
             </div>
           </Show>
-          <Show when={hasEditor() && full()}>
+          <Show when={hasEditor() && live()}>
             <CellEditorHost
               session={s}
               id={props.id}

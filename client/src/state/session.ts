@@ -10,6 +10,7 @@ import { authHeaders, currentToken, type Identity, identityFromToken } from '../
 import { type CollabConnection, openCollab } from '../net/collab.ts';
 import { type ConnectionState, createConnectionState } from './connection.ts';
 import { createMountQueue, type MountQueue } from './editor-mount.ts';
+import { createNearViewport, type NearViewport } from './near-viewport.ts';
 import { createNotebookStore, type NotebookStore } from './notebook.ts';
 import { type PipelineView, pipelineOf } from './pipeline.ts';
 import { createPresence, type PresenceStore } from './presence.ts';
@@ -40,6 +41,8 @@ export interface NotebookSession {
   view: Accessor<PageView>;
   setView(v: PageView): void;
   mountQueue: MountQueue;
+  /** Which cells are close enough to the viewport to keep a live editor. */
+  nearViewport: NearViewport;
   authHeaders: () => Record<string, string>;
   dispose(): void;
 }
@@ -155,6 +158,7 @@ export function createNotebookSession(id: string): NotebookSession {
     view,
     setView,
     mountQueue: createMountQueue(),
+    nearViewport: createNearViewport(),
     authHeaders,
     dispose() {
       runtime.dispose();
