@@ -37,6 +37,8 @@ interface Propagation {
   firstSecond: { p50: number; p99: number; samples: number };
   steady: { p50: number; p99: number; samples: number };
   cpuMsPerUpdate: number;
+  /** The same over the first second: what the join burst still costs the server while the writer starts. */
+  firstSecondCpuMsPerUpdate: number;
 }
 
 async function propagation(kind: ServerKind, observers: number): Promise<Propagation> {
@@ -55,10 +57,12 @@ async function propagation(kind: ServerKind, observers: number): Promise<Propaga
       // All N have joined: the first second starts now.
       if (process.env.PIPEBOOK_BENCH_DEBUG)
         console.log(`${kind} first second starts at ${Math.round(performance.timeOrigin + performance.now())}`);
+      const cpuFirst0 = cpuSeconds(server.pid);
       await writer.request(
         { type: 'write', from: 0, count: FIRST_SECOND_UPDATES, intervalMs: WRITE_INTERVAL_MS },
         'written',
       );
+      const cpuFirst1 = cpuSeconds(server.pid);
       await sleep(1000);
       const cpu0 = cpuSeconds(server.pid);
       await writer.request(
@@ -101,6 +105,7 @@ async function propagation(kind: ServerKind, observers: number): Promise<Propaga
         firstSecond: { p50: percentile(first, 50), p99: percentile(first, 99), samples: first.length },
         steady: { p50: percentile(steady, 50), p99: percentile(steady, 99), samples: steady.length },
         cpuMsPerUpdate: ((cpu1 - cpu0) * 1000) / STEADY_UPDATES,
+        firstSecondCpuMsPerUpdate: ((cpuFirst1 - cpuFirst0) * 1000) / FIRST_SECOND_UPDATES,
       };
     } finally {
       await closeAll([...observerProcs, writer]);
@@ -212,6 +217,11 @@ async function main() {
     record(`N=${n} steady p50 (ms)`, r.plain?.steady.p50, r.pipebook?.steady.p50);
     record(`N=${n} steady p99 (ms)`, r.plain?.steady.p99, r.pipebook?.steady.p99);
     record(`N=${n} server CPU per update (ms)`, r.plain?.cpuMsPerUpdate, r.pipebook?.cpuMsPerUpdate);
+    record(
+      `N=${n} server CPU per update, first second (ms)`,
+      r.plain?.firstSecondCpuMsPerUpdate,
+      r.pipebook?.firstSecondCpuMsPerUpdate,
+    );
   }
   const mem = {} as Record<ServerKind, IdleMemory>;
   if (runs('memory')) {
