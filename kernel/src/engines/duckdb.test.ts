@@ -76,6 +76,52 @@ describe('DuckDBEngine', () => {
     expect((await wh.readAll('SELECT 1 AS one')).rowsJs).toEqual([[1]]);
   });
 
+  it('reports progress while a scan runs, and keeps reporting it after a cancel reuses the connection', async () => {
+    // One progress-reporting connection, so the second run gets the one the first run's cancel interrupted.
+    const one = await DuckDBWarehouse.open({
+      path: ':memory:',
+      allowedDirectories: [path.join(dir, 'results'), path.join(dir, 'data')],
+      poolSize: 1,
+    });
+    const e1 = new DuckDBEngine(one);
+    try {
+      await e1.execute({
+        sql: 'SELECT range AS i FROM range(3000000)',
+        signal: new AbortController().signal,
+        resultPath: resultPath('big'),
+      });
+      // A scan of a stored result, multiplied far beyond what the test waits for (range() alone reports no progress).
+      const slow = `SELECT sum(hash(a.i * b.j)) FROM read_parquet('${resultPath('big')}') a, (SELECT i AS j FROM read_parquet('${resultPath('big')}') LIMIT 5000) b`;
+      for (const round of [1, 2]) {
+        const ac = new AbortController();
+        const seen: number[] = [];
+        let reported!: () => void;
+        const firstReport = new Promise<void>((resolve) => {
+          reported = resolve;
+        });
+        const running = e1
+          .execute({
+            sql: slow,
+            signal: ac.signal,
+            resultPath: resultPath(`slow${round}`),
+            onProgress: (p) => {
+              if (p.fraction !== undefined) seen.push(p.fraction);
+              reported();
+            },
+          })
+          .catch((e) => e);
+        await firstReport;
+        ac.abort();
+        expect(await running).toMatchObject({ code: 'cancelled' });
+        expect(seen.length).toBeGreaterThan(0);
+        expect(seen.every((f) => f >= 0 && f <= 1)).toBe(true);
+      }
+      expect((await one.readAll('SELECT 1 AS one')).rowsJs).toEqual([[1]]);
+    } finally {
+      await one.close();
+    }
+  });
+
   it('[R13] refuses files outside its allowed folders, and the setting cannot be changed from SQL', async () => {
     const err = await engine
       .execute({

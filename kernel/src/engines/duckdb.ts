@@ -36,11 +36,19 @@ export interface WarehouseOptions {
 /** The DuckDB instance plus the pool every kernel part (engine, result pager, demo data) borrows connections from. */
 export class DuckDBWarehouse {
   private idle: DuckDBConnection[] = [];
+  /** Connections that report progress (configured before the lock), and those of them not in use. */
+  private readonly tracked: Set<DuckDBConnection>;
+  private idleTracked: DuckDBConnection[];
+  private readonly rechecks = new Set<Promise<void>>();
   private closed = false;
   private constructor(
     private readonly instance: DuckDBInstance,
     private readonly poolSize: number,
-  ) {}
+    tracked: DuckDBConnection[],
+  ) {
+    this.tracked = new Set(tracked);
+    this.idleTracked = [...tracked];
+  }
 
   static async open(opts: WarehouseOptions): Promise<DuckDBWarehouse> {
     // Extension downloads would hang or fail offline; everything needed (parquet, json, icu) is built in.
@@ -49,29 +57,71 @@ export class DuckDBWarehouse {
       autoload_known_extensions: 'false',
     });
     const setup = await instance.connect();
+    const poolSize = opts.poolSize ?? 4;
+    // Progress reporting is a per-connection setting that DuckDB refuses to set globally, and nothing can be set once
+    // the configuration is locked: the connections that run cells get it now, before the lock, and are kept.
+    const tracked: DuckDBConnection[] = [];
     try {
       const dirs = opts.allowedDirectories.map((d) => sqlString(d.endsWith('/') ? d : `${d}/`)).join(', ');
       await setup.run(`SET allowed_directories = [${dirs}]`);
       await setup.run('SET enable_external_access = false');
-      await setup.run('SET enable_progress_bar = true');
-      await setup.run('SET enable_progress_bar_print = false');
+      for (let i = 0; i < poolSize; i++) {
+        const conn = await instance.connect();
+        await conn.run('SET enable_progress_bar = true');
+        await conn.run('SET enable_progress_bar_print = false');
+        tracked.push(conn);
+      }
       // Nothing a cell runs may loosen the settings above.
       await setup.run('SET lock_configuration = true');
+    } catch (e) {
+      for (const c of tracked) c.closeSync();
+      throw e;
     } finally {
       setup.closeSync();
     }
-    return new DuckDBWarehouse(instance, opts.poolSize ?? 4);
+    return new DuckDBWarehouse(instance, poolSize, tracked);
   }
 
-  async acquire(): Promise<DuckDBConnection> {
+  /**
+   * A connection from the pool. `progress`: one whose `progress` DuckDB keeps up to date (for runs), when one is free;
+   * otherwise any connection, and the run simply reports no progress.
+   */
+  async acquire(opts: { progress?: boolean } = {}): Promise<DuckDBConnection> {
     if (this.closed) throw new PipebookError('engine_unavailable', 'The embedded warehouse is closed.');
-    return this.idle.pop() ?? (await this.instance.connect());
+    if (opts.progress) {
+      // A cancelled run's connection is being checked: it is back in a moment, and the next run should report too.
+      if (this.idleTracked.length === 0 && this.rechecks.size > 0) await Promise.all(this.rechecks);
+      const c = this.idleTracked.pop();
+      if (c) return c;
+    }
+    return this.idle.pop() ?? this.idleTracked.pop() ?? (await this.instance.connect());
   }
 
   /** Returns a connection to the pool; an interrupted or failed connection is closed instead of reused. */
   release(conn: DuckDBConnection, reusable = true): void {
+    if (this.tracked.has(conn)) {
+      // These cannot be replaced once the configuration is locked, so one that failed is checked, not dropped.
+      if (this.closed) conn.closeSync();
+      else if (reusable) this.idleTracked.push(conn);
+      else {
+        const check = this.recheck(conn).finally(() => this.rechecks.delete(check));
+        this.rechecks.add(check);
+      }
+      return;
+    }
     if (reusable && !this.closed && this.idle.length < this.poolSize) this.idle.push(conn);
     else conn.closeSync();
+  }
+
+  private async recheck(conn: DuckDBConnection): Promise<void> {
+    try {
+      await conn.run('SELECT 1');
+      if (this.closed) conn.closeSync();
+      else this.idleTracked.push(conn);
+    } catch {
+      this.tracked.delete(conn);
+      conn.closeSync();
+    }
   }
 
   async with<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
@@ -123,6 +173,7 @@ export class DuckDBWarehouse {
   async close(): Promise<void> {
     this.closed = true;
     for (const c of this.idle.splice(0)) c.closeSync();
+    for (const c of this.idleTracked.splice(0)) c.closeSync();
     this.instance.closeSync();
   }
 }
@@ -191,7 +242,7 @@ export class DuckDBEngine implements Engine {
     fn: (conn: DuckDBConnection) => Promise<T>,
   ): Promise<T> {
     if (signal.aborted) throw new PipebookError('cancelled', 'The query was cancelled.');
-    const conn = await this.warehouse.acquire();
+    const conn = await this.warehouse.acquire({ progress: !!onProgress });
     const onAbort = () => conn.interrupt();
     signal.addEventListener('abort', onAbort, { once: true });
     let last = -1;
