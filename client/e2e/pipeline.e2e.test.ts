@@ -197,4 +197,59 @@ describe('running a pipeline together', () => {
     expect(await underlined.textContent()).toContain('country_missing');
     await a.context.close();
   });
+
+  it('a long run shows its progress to everyone, and either person can cancel it for both', async () => {
+    const nb = await pb.api<{ id: string }>('POST', '/api/notebooks', tokens.alice, {
+      file: {
+        format: 'pipebook',
+        version: 1,
+        title: 'Slow',
+        defaultEngine: 'duckdb',
+        cells: [
+          { id: 'c_big', name: 'big', kind: 'sql', source: 'SELECT range AS i FROM range(5000000)', config: {} },
+          {
+            id: 'c_slow',
+            name: 'slow',
+            kind: 'sql',
+            // Billions of rows out of a scan of big's stored result: DuckDB reports progress for such scans (not for
+            // range() itself), and it runs far longer than the test waits.
+            source: 'SELECT sum(hash(a.i * b.j)) AS h FROM big a, (SELECT i AS j FROM big LIMIT 2000) b',
+            config: {},
+          },
+        ],
+      },
+    });
+    await pb.api('PUT', `/api/notebooks/${nb.id}/members/bob`, tokens.alice, { role: 'editor', name: 'Bob' });
+    const a = await openAs(browser, pb, `/notebooks/${nb.id}`, tokens.alice);
+    const b = await openAs(browser, pb, `/notebooks/${nb.id}`, tokens.bob);
+    await Promise.all([waitForEditor(a.page, 'slow'), waitForEditor(b.page, 'slow')]);
+
+    await cell(a.page, 'slow').getByRole('button', { name: 'Run with upstream' }).click();
+    const bStatus = cell(b.page, 'slow').locator('.cell-status');
+    await bStatus.and(b.page.locator('[data-status="running"]')).waitFor({ timeout: 30_000 });
+    // The engine's fraction reaches Bob as a determinate bar and a percentage in the status line.
+    const bar = b.page.getByRole('progressbar', { name: 'Progress of slow' });
+    await until('Bob sees the engine report progress', async () => {
+      const value = Number(await bar.getAttribute('value'));
+      return value > 0 && value < 1 && /\d+%/.test((await bStatus.textContent()) ?? '');
+    });
+
+    // The elapsed time in the status line keeps counting while it runs.
+    await until('Bob sees the run time pass a second', async () =>
+      /running · .*\d+\.\d s/.test((await bStatus.textContent()) ?? ''),
+    );
+
+    // Bob cancels Alice's run; both see it stop, and the kernel is free for the next run at once.
+    const t0 = Date.now();
+    await cell(b.page, 'slow').getByRole('button', { name: 'Cancel', exact: true }).click();
+    await Promise.all(
+      [a.page, b.page].map((p) =>
+        cell(p, 'slow').locator('.cell-status[data-status="cancelled"]').waitFor({ timeout: 10_000 }),
+      ),
+    );
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect(await cell(a.page, 'slow').getByRole('button', { name: 'Run', exact: true }).isEnabled()).toBe(true);
+    await a.context.close();
+    await b.context.close();
+  });
 });

@@ -3,6 +3,7 @@ import { createEffect, createMemo, createSignal, For, on, onCleanup, onMount, Sh
 import type { CellEditorHandle, RunScope } from '../editor/cell-editor.ts';
 import { formatSql } from '../editor/format.ts';
 import { PreviewPanel } from '../preview/PreviewPanel.tsx';
+import { createClock } from '../state/clock.ts';
 import { describeRun } from '../state/run-status.ts';
 import type { NotebookSession } from '../state/session.ts';
 import { CellEditorHost } from './CellEditorHost.tsx';
@@ -18,7 +19,9 @@ export function CellView(props: { session: NotebookSession; id: CellId; index: n
   const engine = () => meta()?.engine ?? s.store.meta().defaultEngine;
   const dialect = () => s.runtime.dialectOf(engine());
   const hash = createMemo(() => s.pipeline().hashes.get(props.id));
-  const status = createMemo(() => describeRun(run(), hash()), undefined, {
+  // While a run is queued or running its status line counts the time, once a second.
+  const now = createClock(() => run()?.status === 'queued' || run()?.status === 'running');
+  const status = createMemo(() => describeRun(run(), hash(), now()), undefined, {
     equals: (a, b) => a.label === b.label && a.stale === b.stale && a.status === b.status && a.fraction === b.fraction,
   });
   const others = createMemo(() => s.presence.othersIn(props.id), undefined, {
