@@ -260,7 +260,11 @@ export class SqliteStore implements CollabStore {
     }
   }
 
-  /** fsyncs the WAL on the libuv thread pool; rejects when the disk refuses. */
+  /**
+   * Flushes the WAL to disk on the libuv thread pool; rejects when the disk refuses. fdatasync, as SQLite itself uses
+   * on Linux: it flushes the data and the size needed to read it back, and skips the inode's timestamps, whose
+   * journal commit made fsync cost about 0.4 ms of CPU per update at 100 observers (the steady p99 followed).
+   */
   sync(): Promise<void> {
     if (this.closed) return Promise.resolve();
     if (this.syncing) return this.syncing.then(() => this.sync());
@@ -268,7 +272,7 @@ export class SqliteStore implements CollabStore {
     this.dirty = false;
     const fd = this.walFd;
     this.syncing = new Promise<void>((resolve, reject) => {
-      fs.fsync(fd, (err) => {
+      fs.fdatasync(fd, (err) => {
         this.syncing = null;
         if (err) reject(err);
         else resolve();
