@@ -103,6 +103,7 @@ export async function startCollabServer(
       access.require(user, notebookId, need);
       return { id: user.id, name: user.name };
     },
+    ...(cluster ? { exclusive: (key, ttlMs, fn) => cluster.runExclusive(key, ttlMs, fn) } : {}),
   };
   mountFeatureRoutes(api, features);
   api.use((_req, res) => sendError(res, 'not_found', 'No such API route'));

@@ -9,6 +9,10 @@ import type { DocAccess, GitService } from './service.ts';
 
 export const AUTO_USER = { id: 'pipebook-auto', name: 'Pipebook (automatic)' };
 export const MAX_AUTO_MINUTES = 24 * 60;
+/** The lease an automatic snapshot runs under when several instances serve the notebook (Redis key). */
+export const autoLeaseKey = (notebookId: string) => `pipebook:git:{${notebookId}}:auto-snapshot-lease`;
+/** Longer than any snapshot takes; an instance that dies mid-snapshot blocks the others at most this long. */
+const AUTO_LEASE_MS = 5 * 60_000;
 
 interface Watch {
   minutes: number;
@@ -109,8 +113,21 @@ export class AutoSnapshots {
     const w = this.watches.get(notebookId);
     if (!w?.dirty) return undefined;
     w.dirty = false;
-    const r = await this.service.snapshot(notebookId, AUTO_USER, `Automatic snapshot (${w.minutes} min)`);
-    return r.created ? r.commit : undefined;
+    const take = () => this.service.snapshot(notebookId, AUTO_USER, `Automatic snapshot (${w.minutes} min)`);
+    if (!this.docs.exclusive) {
+      const r = await take();
+      return r.created ? r.commit : undefined;
+    }
+    // Under scale-out every instance holds the notebook and ticks: one at a time commits, and an instance that comes
+    // second finds the content already snapshotted (snapshot() creates no commit for unchanged content).
+    let commit: string | undefined;
+    const ran = await this.docs.exclusive(autoLeaseKey(notebookId), AUTO_LEASE_MS, async () => {
+      const r = await take();
+      if (r.created) commit = r.commit;
+    });
+    // Lease held elsewhere or Redis away: try again at the next tick rather than lose the change.
+    if (!ran) w.dirty = true;
+    return commit;
   }
 
   private stop(notebookId: string): void {

@@ -25,6 +25,11 @@ import { type RestoreHandle, restoreIntoDoc } from './restore.ts';
 export interface DocAccess {
   home: string;
   openDoc(notebookId: string): Promise<{ doc: Y.Doc; release: () => void }>;
+  /**
+   * Runs `fn` on one instance at a time (a Redis lease under scale-out); resolves false when it did not run because
+   * another instance holds the lease or Redis is away. Absent on a single instance, where everything may run.
+   */
+  exclusive?(key: string, ttlMs: number, fn: () => Promise<void>): Promise<boolean>;
 }
 
 /** The rev a caller may name for the live notebook in diffs and exports. */

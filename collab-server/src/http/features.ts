@@ -21,6 +21,8 @@ export interface FeatureContext {
   openDoc(notebookId: string): Promise<{ doc: Y.Doc; release: () => void }>;
   /** The caller, if they hold at least `need` on the notebook; throws PipebookError unauthorized/forbidden/not_found. */
   authorize(req: Request, notebookId: string, need: Role): Promise<AuthedUser>;
+  /** One instance at a time under scale-out (see DocAccess.exclusive in git/service.ts); absent otherwise. */
+  exclusive?(key: string, ttlMs: number, fn: () => Promise<void>): Promise<boolean>;
 }
 
 export function mountFeatureRoutes(router: Router, ctx: FeatureContext): void {
