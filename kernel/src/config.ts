@@ -30,6 +30,8 @@ export interface KernelConfig {
   accessCacheMs: number;
   /** How long an unused notebook replica stays connected before it is closed. */
   docIdleMs: number;
+  /** How long a notebook's Spark sessions outlive its closed replica (engines/session-grace.ts). */
+  sparkIdleMs: number;
   /** Generate the demo tables and files on first start. */
   demoData: boolean;
   /** Rows in the demo orders table (customers and products scale with it). */
@@ -68,6 +70,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     maxConcurrentCells: Math.max(1, int(env, 'PIPEBOOK_KERNEL_CONCURRENCY', 4)),
     accessCacheMs: int(env, 'PIPEBOOK_ACCESS_CACHE_MS', 3000),
     docIdleMs: int(env, 'PIPEBOOK_DOC_IDLE_MS', 30_000),
+    sparkIdleMs: int(env, 'PIPEBOOK_SPARK_IDLE_MS', 10 * 60_000),
     demoData: env.PIPEBOOK_DEMO_DATA !== '0',
     demoOrders: int(env, 'PIPEBOOK_DEMO_ORDERS', 800_000),
     redisUrl: env.PIPEBOOK_REDIS_URL || undefined,

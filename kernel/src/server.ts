@@ -13,6 +13,7 @@ import { DocBridge } from './doc-bridge.ts';
 import { DuckDBEngine, DuckDBWarehouse } from './engines/duckdb.ts';
 import { releaseNotebookSessions, wireSessionLossStaleness } from './engines/livy/kernel-hooks.ts';
 import { EngineRegistry, registeredEngineFactories } from './engines/registry.ts';
+import { createSessionGrace } from './engines/session-grace.ts';
 import { type KernelFeatureContext, mountKernelFeatures } from './http/features.ts';
 import { kernelRouter, sendError } from './http/routes.ts';
 import { ResultStore } from './results/store.ts';
@@ -62,20 +63,23 @@ export async function startKernel(config: KernelConfig, overrides: KernelOverrid
   let serviceToken: Promise<string> | undefined;
   let runs: RunService | undefined;
   let cluster: RedisRunBus | undefined;
+  const sessionGrace = createSessionGrace(config.sparkIdleMs, (id) => {
+    void releaseNotebookSessions(
+      engines.list().map((info) => engines.get(info.name)),
+      id,
+      (e, engine) =>
+        log(
+          `could not free the Spark sessions of ${id} on ${engine.info.name}: ${e instanceof Error ? e.message : String(e)}`,
+        ),
+    );
+  });
+  unwires.push(() => sessionGrace.close());
   const bridge = new DocBridge({
     collabUrl: config.collabUrl,
     idleMs: config.docIdleMs,
     onFirstSync: (_id, doc) => (cluster ? cluster.sweepOrphans(doc) : runs?.sweepOrphans(doc)),
-    // A notebook nobody runs any more gives back its Spark sessions (docs/spark.md).
-    onReplicaClosed: (id) =>
-      void releaseNotebookSessions(
-        engines.list().map((info) => engines.get(info.name)),
-        id,
-        (e, engine) =>
-          log(
-            `could not free the Spark sessions of ${id} on ${engine.info.name}: ${e instanceof Error ? e.message : String(e)}`,
-          ),
-      ),
+    // A notebook nobody runs any more gives back its Spark sessions, after a grace period (docs/spark.md).
+    onReplicaClosed: (id) => sessionGrace.closed(id),
     token: async () => {
       if (!config.serviceSecret) return undefined;
       serviceToken ??= signServiceToken(config.serviceSecret);
@@ -85,7 +89,10 @@ export async function startKernel(config: KernelConfig, overrides: KernelOverrid
   const access = new AccessChecker({ collabUrl: config.collabUrl, auth: config.auth, cacheMs: config.accessCacheMs });
   const queue = new RunQueue(config.maxConcurrentCells);
   runs = new RunService({
-    openNotebook: (id) => bridge.open(id),
+    openNotebook: (id) => {
+      sessionGrace.opened(id);
+      return bridge.open(id);
+    },
     compiler: overrides.compiler ?? sharedCompiler,
     engines,
     results,
@@ -141,7 +148,10 @@ export async function startKernel(config: KernelConfig, overrides: KernelOverrid
     home: config.home,
     dataDir: config.dataDir,
     engines: { list: () => engines.list(), get: (name) => engines.get(name) },
-    openNotebook: (id) => bridge.open(id),
+    openNotebook: (id) => {
+      sessionGrace.opened(id);
+      return bridge.open(id);
+    },
     authorize: async (req, notebookId, need) => (await access.authorize(req, notebookId, need)).user,
   };
   mountKernelFeatures(api, ctx);

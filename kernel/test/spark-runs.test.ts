@@ -89,7 +89,8 @@ describe('runs on a Spark engine', () => {
     expect(deletes()).toEqual([]);
 
     held.release();
-    // PIPEBOOK_DOC_IDLE_MS is 500 in the test stack: the replica closes, then the sessions are deleted on Livy.
+    // PIPEBOOK_DOC_IDLE_MS and PIPEBOOK_SPARK_IDLE_MS are 500 in the test stack: the replica closes, then after the
+    // grace period the sessions are deleted on Livy.
     await until('the replica to close', () => s.kernel.bridge.openCount() === 0, 10_000);
     await until(
       'the sessions to be deleted on Livy',

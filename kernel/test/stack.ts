@@ -57,6 +57,7 @@ export async function startStack(
       PIPEBOOK_SERVICE_SECRET: SERVICE_SECRET,
       PIPEBOOK_DEMO_ORDERS: String(opts.demoOrders ?? 20_000),
       PIPEBOOK_DOC_IDLE_MS: '500',
+      PIPEBOOK_SPARK_IDLE_MS: '500',
       ...tokenEnv,
       ...opts.env,
     });
