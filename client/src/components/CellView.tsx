@@ -11,6 +11,8 @@ import { ResultsPanel } from './ResultsPanel.tsx';
 import { VisualStepForm } from './VisualStepForm.tsx';
 
 const DRAG_TYPE = 'application/x-pipebook-cell';
+/** How often a parked (far off-screen) cell's plain text catches up with edits. */
+const PARKED_REFRESH_MS = 250;
 
 export function CellView(props: { session: NotebookSession; id: CellId; index: number; total: number }) {
   const s = props.session;
@@ -57,10 +59,21 @@ export function CellView(props: { session: NotebookSession; id: CellId; index: n
   createEffect(() => {
     const text = s.store.text(props.id);
     if (!text || live()) return;
-    const refresh = () => setStaticText(text.toString());
-    refresh();
+    setStaticText(text.toString());
+    // Off-screen text need not follow every keystroke: a burst of remote edits costs one copy of the text, not one
+    // per key (a cell may hold up to a million characters).
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const refresh = () => {
+      timer ??= setTimeout(() => {
+        timer = undefined;
+        setStaticText(text.toString());
+      }, PARKED_REFRESH_MS);
+    };
     text.observe(refresh);
-    onCleanup(() => text.unobserve(refresh));
+    onCleanup(() => {
+      text.unobserve(refresh);
+      if (timer) clearTimeout(timer);
+    });
   });
 
   const hasEditor = () => {

@@ -94,10 +94,14 @@ export class DuckDBWarehouse {
       const c = this.idleTracked.pop();
       if (c) return c;
     }
-    return this.idle.pop() ?? this.idleTracked.pop() ?? (await this.instance.connect());
+    // Short reads (pages, catalog) do not take the progress-reporting connections a run starting now would want.
+    return this.idle.pop() ?? (await this.instance.connect());
   }
 
-  /** Returns a connection to the pool; an interrupted or failed connection is closed instead of reused. */
+  /**
+   * Returns a connection to the pool. An interrupted or failed plain connection is closed instead of reused; a
+   * progress-reporting one is checked first (it cannot be replaced).
+   */
   release(conn: DuckDBConnection, reusable = true): void {
     if (this.tracked.has(conn)) {
       // These cannot be replaced once the configuration is locked, so one that failed is checked, not dropped.
