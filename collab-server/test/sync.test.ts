@@ -109,6 +109,36 @@ describe('sync', () => {
     }
   });
 
+  it('[S2] updates of every frame size reach the other clients intact, and a late joiner gets them in one sync', async () => {
+    // The server frames each broadcast itself: these sizes cross its 7-, 16- and 64-bit length encodings and the
+    // size above which it writes header and payload separately.
+    const sizes = [10, 120, 130, 20_000, 70_000, 300_000];
+    const id = await createNotebook(server.url, {});
+    const writer = newClient(server.url, id);
+    const readers = [newClient(server.url, id), newClient(server.url, id)];
+    const late = newClient(server.url, id, { connect: false });
+    try {
+      await Promise.all([writer, ...readers].map((c) => c.synced()));
+      const expected: string[] = [];
+      for (const [i, n] of sizes.entries()) {
+        const text = String.fromCharCode(97 + i).repeat(n);
+        expected.push(text);
+        writer.doc.getArray<string>('blobs').push([text]);
+        await waitFor(
+          () => readers.every((r) => r.doc.getArray<string>('blobs').length === i + 1),
+          10_000,
+          `update of ${n} characters`,
+        );
+      }
+      for (const r of readers) expect(r.doc.getArray<string>('blobs').toArray()).toEqual(expected);
+      late.provider.connect();
+      await late.synced();
+      expect(late.doc.getArray<string>('blobs').toArray()).toEqual(expected);
+    } finally {
+      for (const c of [writer, ...readers, late]) c.destroy();
+    }
+  });
+
   it('[S9] awareness (presence) reaches the other clients', async () => {
     const id = await createNotebook(server.url, {});
     const a = newClient(server.url, id);

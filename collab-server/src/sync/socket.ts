@@ -12,6 +12,7 @@ import type { CollabMetrics } from './metrics.ts';
 import type { Peer } from './peer.ts';
 import { CloseCode, decodeClientMessage, ProtocolError } from './protocol.ts';
 import type { Room } from './room.ts';
+import { binaryFrame } from './ws-frame.ts';
 
 const PING_INTERVAL_MS = 30_000;
 /** A peer whose unsent data grows past this is too slow to keep up and is dropped. */
@@ -33,6 +34,8 @@ class SocketPeer implements Peer {
 
   constructor(
     readonly ws: WebSocket,
+    /** The connection under ws: frames are written to it directly (see ws-frame.ts), after ws's own, in order. */
+    private readonly stream: Duplex,
     readonly user: Identity,
     public role: Role,
     private readonly limits: CollabLimits,
@@ -48,7 +51,15 @@ class SocketPeer implements Peer {
       return;
     }
     this.metrics.broadcastBytesTotal += message.length;
-    this.ws.send(message);
+    const frame = frameOf(message);
+    if (Array.isArray(frame)) {
+      this.stream.cork();
+      this.stream.write(frame[0]);
+      this.stream.write(frame[1]);
+      this.stream.uncork();
+    } else {
+      this.stream.write(frame);
+    }
   }
 
   close(code: number, reason: string): void {
@@ -78,6 +89,22 @@ function closeSocket(ws: WebSocket, code: number, reason: string, metrics: Colla
 
 function ignoreError(): void {}
 
+// The hub sends one message object to every peer of a room in turn: it is framed for the first and reused for the rest.
+// The cache is dropped once this synchronous turn ends, so it holds no message past its broadcast.
+let framedMessage: Uint8Array | null = null;
+let framed: Buffer | [Buffer, Buffer] | null = null;
+function forgetFrame(): void {
+  framedMessage = null;
+  framed = null;
+}
+function frameOf(message: Uint8Array): Buffer | [Buffer, Buffer] {
+  if (message === framedMessage && framed) return framed;
+  if (framedMessage === null) queueMicrotask(forgetFrame);
+  framedMessage = message;
+  framed = binaryFrame(message);
+  return framed;
+}
+
 function refuseHttp(socket: Duplex, status: string): void {
   socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   socket.destroy();
@@ -98,6 +125,7 @@ export function attachCollabSocket(
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: limits.maxMessageBytes,
+    // Must stay off: SocketPeer.send writes plain frames itself, which a compressed connection could not read.
     perMessageDeflate: false,
     clientTracking: false,
   });
@@ -176,7 +204,7 @@ export function attachCollabSocket(
             closeSocket(ws, result.code, result.reason, metrics);
             return;
           }
-          onConnection(ws, result.user, result.role, result.notebookId);
+          onConnection(ws, socket, result.user, result.role, result.notebookId);
         });
       });
   }
@@ -227,8 +255,8 @@ export function attachCollabSocket(
     hub.leave(peer.room, peer);
   }
 
-  function onConnection(ws: WebSocket, user: Identity, role: Role, notebookId: string): void {
-    const peer = new SocketPeer(ws, user, role, limits, metrics);
+  function onConnection(ws: WebSocket, stream: Duplex, user: Identity, role: Role, notebookId: string): void {
+    const peer = new SocketPeer(ws, stream, user, role, limits, metrics);
     const socket = ws as PeerSocket;
     socket[PEER] = peer;
     ws.on('error', onSocketError);
