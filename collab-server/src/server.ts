@@ -46,6 +46,7 @@ export async function startCollabServer(
     new SqliteStore(path.join(config.home, 'collab'), {
       durability: config.durability,
       fsyncIntervalMs: config.fsyncIntervalMs,
+      onBackgroundError: (e) => log.error('store background work failed', e),
     });
   const metrics = new CollabMetrics();
   // Scale-out (docs/deployment.md): only with PIPEBOOK_REDIS_URL; the store must then be shared by every instance.

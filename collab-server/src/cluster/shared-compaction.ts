@@ -21,6 +21,8 @@ export class SharedCompactor {
     // makes a writer wait for another instance's transaction rather than fail.
     this.db = new Database(file, { timeout: 5000 });
     this.db.pragma('foreign_keys = ON');
+    // The store's checkpointer thread checkpoints the shared WAL; never inside a commit here (store/checkpointer.ts).
+    this.db.pragma('wal_autocheckpoint = 0');
     const q = {
       exists: this.db.prepare('SELECT 1 AS x FROM notebooks WHERE id = ?'),
       snapshot: this.db.prepare('SELECT data FROM doc_snapshots WHERE notebook_id = ?'),

@@ -73,4 +73,41 @@ describe('SqliteStore', () => {
     expect(store.countNotebooks()).toBe(1);
     store.close();
   });
+
+  it('[D2] commits never checkpoint on the event loop; the checkpoint thread does, and the WAL then restarts', async () => {
+    const { dir, store } = open();
+    store.createNotebook(nb('a'), { id: 'ada', name: 'Ada' }, new Uint8Array([0, 0]));
+    const update = new Uint8Array(200).fill(9);
+    for (let i = 0; i < 3000; i++) store.append([{ notebookId: 'a', update }], []);
+    await store.sync();
+    // SQLite's automatic checkpoint would have restarted the WAL at 1,000 pages inside some commit.
+    const first = await store.checkpoint();
+    expect(first.log).toBeGreaterThan(1000);
+    expect(first.checkpointed).toBe(first.log);
+    const walBytes = fs.statSync(path.join(dir, 'collab.sqlite-wal')).size;
+    // Fully checkpointed: the next commits overwrite the WAL from its start instead of growing it.
+    for (let i = 0; i < 100; i++) store.append([{ notebookId: 'a', update }], []);
+    await store.sync();
+    expect((await store.checkpoint()).log).toBeLessThan(first.log / 10);
+    expect(fs.statSync(path.join(dir, 'collab.sqlite-wal')).size).toBe(walBytes);
+    store.close();
+    const again = new SqliteStore(dir, { durability: 'normal', fsyncIntervalMs: 5 });
+    expect(again.docStats('a').logCount).toBe(3100);
+    again.close();
+  });
+
+  it('[D2] checkpoints in the background while commits arrive', async () => {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), 'pipebook-store-'));
+    dirs.push(d);
+    const store = new SqliteStore(d, { durability: 'normal', fsyncIntervalMs: 1, checkpointIntervalMs: 0 });
+    store.createNotebook(nb('a'), { id: 'ada', name: 'Ada' }, new Uint8Array([0, 0]));
+    const deadline = Date.now() + 10_000;
+    while (store.checkpoints === 0 && Date.now() < deadline) {
+      store.append([{ notebookId: 'a', update: new Uint8Array([1]) }], []);
+      await store.sync();
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(store.checkpoints).toBeGreaterThan(0);
+    store.close();
+  });
 });

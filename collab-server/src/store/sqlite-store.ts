@@ -5,6 +5,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Durability } from '../config.ts';
 import type { Role } from '../http/features.ts';
+import { Checkpointer } from './checkpointer.ts';
 import type {
   CollabStore,
   DocAppend,
@@ -69,6 +70,13 @@ export interface SqliteStoreOptions {
   durability: Durability;
   /** In 'normal' durability, the WAL is fsynced in the background at most this long after a commit. */
   fsyncIntervalMs: number;
+  /** Failures of background work (the WAL checkpoint), which no caller waits for. */
+  onBackgroundError?: (e: Error) => void;
+  /**
+   * While commits arrive, the WAL is checkpointed on a worker thread about this often (default 1 s), so it stays a
+   * few hundred KB.
+   */
+  checkpointIntervalMs?: number;
 }
 
 export class SqliteStore implements CollabStore {
@@ -80,6 +88,10 @@ export class SqliteStore implements CollabStore {
   private fsyncTimer: NodeJS.Timeout | null = null;
   private syncing: Promise<void> | null = null;
   private closed = false;
+  private readonly checkpointer: Checkpointer;
+  private checkpointedAt = Date.now();
+  /** Background checkpoints completed. */
+  checkpoints = 0;
   private readonly q;
 
   constructor(
@@ -99,8 +111,11 @@ export class SqliteStore implements CollabStore {
     this.db.pragma('synchronous = NORMAL');
     this.syncBeforeBroadcast = options.durability === 'full';
     this.db.pragma('foreign_keys = ON');
+    // Checkpoints run on the checkpointer's thread (checkpointer.ts), never inside a commit on the event loop.
+    this.db.pragma('wal_autocheckpoint = 0');
     this.db.exec(SCHEMA);
     this.walFd = fs.openSync(`${this.file}-wal`, 'a');
+    this.checkpointer = new Checkpointer(this.file, (e) => options.onBackgroundError?.(e));
     const db = this.db;
     this.q = {
       count: db.prepare('SELECT count(*) AS n FROM notebooks'),
@@ -275,17 +290,40 @@ export class SqliteStore implements CollabStore {
       fs.fdatasync(fd, (err) => {
         this.syncing = null;
         if (err) reject(err);
-        else resolve();
+        else {
+          this.checkpointSoon();
+          resolve();
+        }
       });
     });
     return this.syncing;
+  }
+
+  /** Copies the WAL into the database file in the background, at most once per checkpointIntervalMs of commits. */
+  private checkpointSoon(): void {
+    const now = Date.now();
+    const interval = this.options.checkpointIntervalMs ?? 1000;
+    if (this.closed || this.checkpointer.busy || now - this.checkpointedAt < interval) return;
+    this.checkpointedAt = now;
+    this.checkpointer.checkpoint().then(
+      () => this.checkpoints++,
+      (e: Error) => this.options.onBackgroundError?.(e),
+    );
+  }
+
+  /** One checkpoint now, on the checkpointer's thread (tests and tools). */
+  checkpoint(): Promise<{ log: number; checkpointed: number }> {
+    return this.checkpointer.checkpoint();
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
     if (this.fsyncTimer) clearTimeout(this.fsyncTimer);
-    // Closing checkpoints the WAL into the database file with a full sync.
+    // Whatever the checkpointer is doing, every commit is on disk before this returns.
+    if (this.dirty) fs.fdatasyncSync(this.walFd);
+    this.checkpointer.close().catch(() => {});
+    // Closing the last connection checkpoints the WAL into the database file with a full sync.
     this.db.close();
     try {
       fs.closeSync(this.walFd);
