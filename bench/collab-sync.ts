@@ -7,7 +7,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BenchServer, cpuSeconds, type ServerKind, startServer } from './collab/servers.ts';
+import {
+  type BenchServer,
+  cpuSeconds,
+  perfStat,
+  type ServerKind,
+  startServer,
+  threadCpuSeconds,
+} from './collab/servers.ts';
 import { percentile, split, type Worker, workers } from './collab/workers.ts';
 
 const CLIENT_PROCESSES = 4;
@@ -15,7 +22,9 @@ const WRITE_INTERVAL_MS = 10;
 const FIRST_SECOND_UPDATES = 100;
 const STEADY_UPDATES = 600;
 const KINDS: ServerKind[] = ['plain', 'pipebook'];
-// While tuning, PIPEBOOK_BENCH_KINDS=pipebook runs one server only (ratios then read n/a).
+// While tuning, PIPEBOOK_BENCH_KINDS=pipebook runs one server only (ratios then read n/a); PIPEBOOK_BENCH_DEBUG=1 prints
+// latencies per 100 ms and the servers' CPU by thread; PIPEBOOK_BENCH_PERF_EVENTS=<perf events> counts them (perf stat)
+// in each server over the steady phase, e.g. syscalls:sys_enter_writev,syscalls:sys_enter_pwrite64,context-switches.
 const REPEATS = Number(process.env.PIPEBOOK_BENCH_REPEATS ?? 3);
 const RUN_KINDS = (process.env.PIPEBOOK_BENCH_KINDS?.split(',') as ServerKind[] | undefined) ?? KINDS;
 
@@ -67,12 +76,23 @@ async function propagation(kind: ServerKind, observers: number): Promise<Propaga
       const cpuFirst1 = cpuSeconds(server.pid);
       await sleep(1000);
       const cpu0 = cpuSeconds(server.pid);
+      const threads0 = threadCpuSeconds(server.pid);
+      const perf = process.env.PIPEBOOK_BENCH_PERF_EVENTS
+        ? perfStat(server.pid, process.env.PIPEBOOK_BENCH_PERF_EVENTS)
+        : null;
       await writer.request(
         { type: 'write', from: 100_000, count: STEADY_UPDATES, intervalMs: WRITE_INTERVAL_MS },
         'written',
       );
       await sleep(300);
       const cpu1 = cpuSeconds(server.pid);
+      if (perf) console.log(`${kind} steady phase, perf stat:\n${await perf.stop()}`);
+      if (process.env.PIPEBOOK_BENCH_DEBUG) {
+        const perThread = [...threadCpuSeconds(server.pid)]
+          .map(([name, s]) => `${name} ${(((s - (threads0.get(name) ?? 0)) * 1000) / STEADY_UPDATES).toFixed(2)}`)
+          .join(', ');
+        console.log(`${kind} steady server CPU per update by thread (ms): ${perThread}`);
+      }
       const reports = await Promise.all(observerProcs.map((w) => w.request({ type: 'report' }, 'latencies')));
       const samples = reports.flatMap((r) => r.samples);
       const first = samples.filter(([seq]) => seq < 100_000).map(([, ms]) => ms);

@@ -12,3 +12,14 @@ process.on('SIGUSR2', () => {
 process.on('SIGTERM', () => {
   if (process.listenerCount('SIGTERM') === 1) process.exit(0);
 });
+// PIPEBOOK_BENCH_GC_LOG: while tuning, log each garbage collection (wall-clock start, duration, kind) to that file.
+if (process.env.PIPEBOOK_BENCH_GC_LOG) {
+  const { PerformanceObserver, performance } = require('node:perf_hooks');
+  const out = `${process.env.PIPEBOOK_BENCH_GC_LOG}.${process.pid}`;
+  const lines = [];
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries())
+      lines.push(`${Math.round(performance.timeOrigin + e.startTime)} ${e.duration.toFixed(2)} ${e.detail?.kind}`);
+  }).observe({ entryTypes: ['gc'] });
+  process.on('exit', () => fs.writeFileSync(out, lines.join('\n')));
+}

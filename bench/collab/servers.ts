@@ -154,3 +154,40 @@ export function rssBytes(pid: number): number {
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
   return kb * 1024;
 }
+
+/**
+ * CPU seconds (user + system) of the process's main thread and of all its other threads together (V8's GC and
+ * compiler helpers, libuv's pool doing fsync): where a server's CPU goes besides its event loop.
+ */
+export function threadCpuSeconds(pid: number): Map<string, number> {
+  const byName = new Map<string, number>();
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // the thread ended
+    }
+    const name = tid === String(pid) ? 'main thread' : 'other threads';
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const seconds = (Number(fields[11]) + Number(fields[12])) / 100;
+    byName.set(name, (byName.get(name) ?? 0) + seconds);
+  }
+  return byName;
+}
+
+/** Counts perf events in a process until stop() (Linux perf, run as root); stop() resolves to perf's report. */
+export function perfStat(pid: number, events: string): { stop(): Promise<string> } {
+  const perf = spawn('perf', ['stat', '-e', events, '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let out = '';
+  perf.stderr.on('data', (d) => {
+    out += d;
+  });
+  return {
+    stop: () =>
+      new Promise((resolve) => {
+        perf.on('close', () => resolve(out.trim()));
+        perf.kill('SIGINT');
+      }),
+  };
+}
