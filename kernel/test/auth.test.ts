@@ -1,6 +1,6 @@
 // Token mode: the kernel checks every caller and asks the collaboration server for their role on the notebook.
 import type { RunCreated } from '@pipebook/shared/protocol/kernel';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   api,
   collectEvents,
@@ -9,11 +9,10 @@ import {
   notebookFile,
   page,
   runToEnd,
-  type Stack,
-  startStack,
+  withKernel,
 } from './stack.ts';
 
-let s: Stack;
+const s = withKernel({ tokenMode: true, env: { PIPEBOOK_ACCESS_CACHE_MS: '0' } });
 let owner: string;
 let viewer: string;
 let editor: string;
@@ -21,7 +20,6 @@ let stranger: string;
 let nb: string;
 
 beforeAll(async () => {
-  s = await startStack({ tokenMode: true, env: { PIPEBOOK_ACCESS_CACHE_MS: '0' } });
   owner = (await s.token('ada', 'Ada'))!;
   viewer = (await s.token('vic', 'Vic'))!;
   editor = (await s.token('eve', 'Eve'))!;
@@ -38,9 +36,6 @@ beforeAll(async () => {
     });
     expect(r.status).toBe(200);
   }
-});
-afterAll(async () => {
-  await s?.cleanup();
 });
 
 describe('access', () => {

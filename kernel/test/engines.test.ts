@@ -2,20 +2,11 @@
 // reports progress (here a stand-in that runs the SQL on its own in-memory DuckDB), registered like the warehouse
 // engines are. Its results are stored like DuckDB's and read by DuckDB cells downstream.
 import { type ColumnInfo, PipebookError, readRuns, runsMap } from '@pipebook/shared';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DuckDBWarehouse } from '../src/engines/duckdb.ts';
 import type { Engine, ExecuteOutcome, ExecuteRequest, Row } from '../src/engines/engine.ts';
 import { registerEngineFactory } from '../src/engines/registry.ts';
-import {
-  createNotebookFrom,
-  finished,
-  newClient,
-  notebookFile,
-  page,
-  runToEnd,
-  type Stack,
-  startStack,
-} from './stack.ts';
+import { createNotebookFrom, finished, newClient, notebookFile, page, runToEnd, withKernel } from './stack.ts';
 
 class StreamingEngine implements Engine {
   readonly info = { name: 'remote', type: 'databricks' as const, dialect: 'duckdb' as const, label: 'Remote stand-in' };
@@ -44,16 +35,13 @@ class StreamingEngine implements Engine {
   async close() {}
 }
 
-let s: Stack;
 let remoteDb: DuckDBWarehouse;
-beforeAll(async () => {
-  remoteDb = await DuckDBWarehouse.open({ path: ':memory:', allowedDirectories: [] });
-  registerEngineFactory(() => [new StreamingEngine(remoteDb)]);
-  s = await startStack();
-});
-afterAll(async () => {
-  await s?.cleanup();
-  await remoteDb?.close();
+const s = withKernel({
+  async before() {
+    remoteDb = await DuckDBWarehouse.open({ path: ':memory:', allowedDirectories: [] });
+    registerEngineFactory(() => [new StreamingEngine(remoteDb)]);
+  },
+  after: () => remoteDb?.close(),
 });
 
 describe('a streaming engine', () => {

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { readRuns } from '@pipebook/shared';
 import type { RunEvent } from '@pipebook/shared/protocol/kernel';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   collectEvents,
   createNotebookFrom,
@@ -13,19 +13,12 @@ import {
   newClient,
   notebookFile,
   runToEnd,
-  type Stack,
   startRun,
-  startStack,
   waitFor,
+  withKernel,
 } from './stack.ts';
 
-let s: Stack;
-beforeAll(async () => {
-  s = await startStack();
-});
-afterAll(async () => {
-  await s?.cleanup();
-});
+const s = withKernel();
 
 async function runsSeenBy(notebookId: string) {
   const client = newClient(s.collab.url, notebookId);

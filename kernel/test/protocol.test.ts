@@ -12,24 +12,10 @@ import {
   runEventSchema,
   runInfoSchema,
 } from '@pipebook/shared/protocol/kernel';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  collectEvents,
-  createNotebookFrom,
-  kernelApi,
-  notebookFile,
-  type Stack,
-  startRun,
-  startStack,
-} from './stack.ts';
+import { describe, expect, it } from 'vitest';
+import { collectEvents, createNotebookFrom, kernelApi, notebookFile, startRun, withKernel } from './stack.ts';
 
-let s: Stack;
-beforeAll(async () => {
-  s = await startStack();
-});
-afterAll(async () => {
-  await s?.cleanup();
-});
+const s = withKernel();
 
 describe('protocol', () => {
   it('answers match the shared schemas', async () => {

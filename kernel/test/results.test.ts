@@ -3,7 +3,7 @@
 import { demoNotebookFile, type RunStatus, readRuns, runsMap } from '@pipebook/shared';
 import type { CatalogResponse, EnginesResponse, RunEvent, RunInfo } from '@pipebook/shared/protocol/kernel';
 import { tableFromIPC } from 'apache-arrow';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   collectEvents,
   createNotebookFrom,
@@ -13,19 +13,12 @@ import {
   notebookFile,
   page,
   runToEnd,
-  type Stack,
   startRun,
-  startStack,
   waitFor,
+  withKernel,
 } from './stack.ts';
 
-let s: Stack;
-beforeAll(async () => {
-  s = await startStack({ demoOrders: 40_000 });
-});
-afterAll(async () => {
-  await s?.cleanup();
-});
+const s = withKernel({ demoOrders: 40_000 });
 
 describe('demo notebook', () => {
   it('[R2][R6] runs top to bottom and every result matches a direct DuckDB query', async () => {

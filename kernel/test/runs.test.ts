@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { type CellId, createOrigin, readCell, readRuns, setRun, setSource } from '@pipebook/shared';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   collectEvents,
   createNotebookFrom,
@@ -13,19 +13,12 @@ import {
   notebookFile,
   page,
   runToEnd,
-  type Stack,
   startRun,
-  startStack,
   waitFor,
+  withKernel,
 } from './stack.ts';
 
-let s: Stack;
-beforeAll(async () => {
-  s = await startStack();
-});
-afterAll(async () => {
-  await s?.cleanup();
-});
+const s = withKernel();
 
 const chain = () =>
   notebookFile([

@@ -2,30 +2,18 @@
 // table source, a PySpark cell and a SQL cell in the notebook's session, and a DuckDB cell reads the Spark result
 // from the result store.
 import { readRuns } from '@pipebook/shared';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { registerEngineFactory } from '../src/engines/registry.ts';
 import { livyStack, until } from './spark/harness.ts';
-import {
-  createNotebookFrom,
-  finished,
-  newClient,
-  notebookFile,
-  page,
-  runToEnd,
-  type Stack,
-  startStack,
-} from './stack.ts';
+import { createNotebookFrom, finished, newClient, notebookFile, page, runToEnd, withKernel } from './stack.ts';
 
 let spark: Awaited<ReturnType<typeof livyStack>>;
-let s: Stack;
-beforeAll(async () => {
-  spark = await livyStack();
-  registerEngineFactory(() => [spark.engine]);
-  s = await startStack();
-});
-afterAll(async () => {
-  await s?.cleanup();
-  await spark?.close();
+const s = withKernel({
+  async before() {
+    spark = await livyStack();
+    registerEngineFactory(() => [spark.engine]);
+  },
+  after: () => spark?.close(),
 });
 
 describe('runs on a Spark engine', () => {

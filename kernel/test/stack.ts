@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { PipebookFile } from '@pipebook/shared';
 import { signUserToken } from '@pipebook/shared/auth/tokens';
 import type { RunCreated, RunEvent, RunRequest } from '@pipebook/shared/protocol/kernel';
+import { afterAll, beforeAll } from 'vitest';
 import {
   api,
   type CollabProcess,
@@ -17,6 +18,7 @@ import {
 } from '../../collab-server/test/helpers.ts';
 import { loadConfig } from '../src/config.ts';
 import { type KernelHandle, type KernelOverrides, startKernel } from '../src/server.ts';
+import { lateHandle } from './suite-fixture.ts';
 
 export type { TestClient };
 export { api, newClient, waitFor };
@@ -37,9 +39,14 @@ export interface Stack {
   cleanup(): Promise<void>;
 }
 
-export async function startStack(
-  opts: { tokenMode?: boolean; demoOrders?: number; env?: Record<string, string>; overrides?: KernelOverrides } = {},
-): Promise<Stack> {
+export interface StackOptions {
+  tokenMode?: boolean;
+  demoOrders?: number;
+  env?: Record<string, string>;
+  overrides?: KernelOverrides;
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'pipebook-kernel-'));
   const tokenEnv: Record<string, string> = opts.tokenMode ? { PIPEBOOK_JWT_SECRET: JWT_SECRET } : {};
   const collab = await startCollabProcess({
@@ -85,6 +92,31 @@ export async function startStack(
     },
   };
   return stack;
+}
+
+export interface KernelFixtureOptions extends StackOptions {
+  /** Runs before the stack starts: a test server to start, an engine factory to register, env the kernel reads. */
+  before?: () => Promise<void> | void;
+  /** Runs after the stack is cleaned up, also when it never started: stops what `before` started. */
+  after?: () => Promise<void> | void;
+}
+
+/**
+ * The kernel stack every test in the file shares: `before`, then the stack, in beforeAll; the stack's cleanup, then
+ * `after`, in afterAll. Call it at the top level of a test file; the handle it returns works inside tests and hooks.
+ */
+export function withKernel(opts: KernelFixtureOptions = {}): Stack {
+  const { before, after, ...stackOpts } = opts;
+  let stack: Stack | undefined;
+  beforeAll(async () => {
+    await before?.();
+    stack = await startStack(stackOpts);
+  });
+  afterAll(async () => {
+    await stack?.cleanup();
+    await after?.();
+  });
+  return lateHandle('the kernel stack', () => stack);
 }
 
 /** A notebook file from a compact cell list (ids default to `c_<name>`). */

@@ -2,25 +2,20 @@
 // and the documented evaluation set is the one the script uses.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { formatResults } from '../../../scripts/copilot-eval.ts';
 import { copilotCompiler } from '../../src/copilot/compiler.ts';
 import { runEval, sameRows } from '../../src/copilot/eval.ts';
 import { EVAL_SET } from '../../src/copilot/eval-set.ts';
 import { evalSetResponder } from '../servers/openai/responders.ts';
-import type { OpenAiTestServer } from '../servers/openai/server.ts';
-import { startOpenAiTestServer, testConfig } from './fixtures.ts';
+import { testConfig, withModelServer } from './fixtures.ts';
 
-let server: OpenAiTestServer;
-beforeAll(async () => {
-  server = await startOpenAiTestServer({
-    responder: evalSetResponder({
-      e13: 'SELECT count(*) AS orders FROM orders WHERE amount > 0',
-      e12: 'SELECT * FROM clients',
-    }),
-  });
+const server = withModelServer({
+  responder: evalSetResponder({
+    e13: 'SELECT count(*) AS orders FROM orders WHERE amount > 0',
+    e12: 'SELECT * FROM clients',
+  }),
 });
-afterAll(() => server.close());
 
 describe('copilot evaluation', () => {
   it('scores an endpoint: runs every generated cell and compares its rows with the reference', async () => {

@@ -2,28 +2,22 @@
 // engine connections come from (here pipebook.config.yml, not .yaml), and verifies proposals over file sources in the
 // kernel's own data folder (the context's dataDir), not one re-derived from the environment.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { addCell, PipebookError } from '@pipebook/shared';
-import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import type { CopilotEvent } from '../../src/copilot/protocol.ts';
 import { mountKernelFeatures } from '../../src/http/features.ts';
-import type { OpenAiTestServer } from '../servers/openai/server.ts';
-import { answer, demoDoc, openDemoWarehouse, startOpenAiTestServer, type Warehouse } from './fixtures.ts';
+import { answer, demoDoc, readCopilotEvents, serveApi, withDemoWarehouse, withModelServer } from './fixtures.ts';
 
-let wh: Warehouse;
-let model: OpenAiTestServer;
+const wh = withDemoWarehouse();
+const model = withModelServer({ apiKey: 'test-key' });
 let home: string;
 let base: string;
 let close: () => Promise<void>;
 const savedDataDir = process.env.PIPEBOOK_DATA_DIR;
 
 beforeAll(async () => {
-  wh = await openDemoWarehouse();
-  model = await startOpenAiTestServer({ apiKey: 'test-key' });
   home = mkdtempSync(path.join(tmpdir(), 'pipebook-features-'));
   writeFileSync(
     path.join(home, 'pipebook.config.yml'),
@@ -37,46 +31,28 @@ beforeAll(async () => {
 
   const { doc } = demoDoc();
   addCell(doc, { kind: 'source', name: 'sales', config: { type: 'file', path: 'sales.csv', format: 'csv' } });
-  const app = express();
-  const api = express.Router();
-  mountKernelFeatures(api, {
-    home,
-    dataDir,
-    engines: { list: () => [wh.engine.info], get: () => wh.engine },
-    openNotebook: async (id) => {
-      if (id !== 'nb_1') throw new PipebookError('not_found', 'No such notebook.');
-      return { doc, release: () => {} };
-    },
-    authorize: async () => ({ id: 'u_1', name: 'Grace' }),
-  });
-  app.use('/api', api);
-  const server = app.listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  close = () =>
-    new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    });
+  const server = await serveApi((api) =>
+    mountKernelFeatures(api, {
+      home,
+      dataDir,
+      engines: { list: () => [wh.engine.info], get: () => wh.engine },
+      openNotebook: async (id) => {
+        if (id !== 'nb_1') throw new PipebookError('not_found', 'No such notebook.');
+        return { doc, release: () => {} };
+      },
+      authorize: async () => ({ id: 'u_1', name: 'Grace' }),
+    }),
+  );
+  base = server.url;
+  close = server.close;
 });
 
 afterAll(async () => {
   if (savedDataDir === undefined) delete process.env.PIPEBOOK_DATA_DIR;
   else process.env.PIPEBOOK_DATA_DIR = savedDataDir;
   await close?.();
-  await model?.close();
-  await wh?.close();
   if (home) rmSync(home, { recursive: true, force: true });
 });
-
-async function events(res: Response): Promise<CopilotEvent[]> {
-  const text = await res.text();
-  return text
-    .split('\n\n')
-    .map((block) => block.split('\n').find((l) => l.startsWith('data: ')))
-    .filter((l): l is string => !!l)
-    .map((l) => JSON.parse(l.slice(6)) as CopilotEvent);
-}
 
 describe('Copilot mounted by the kernel', () => {
   it('is configured from pipebook.config.yml', async () => {
@@ -95,7 +71,7 @@ describe('Copilot mounted by the kernel', () => {
       body: JSON.stringify({ request: 'total of the sales file' }),
     });
     expect(res.status).toBe(200);
-    const all = await events(res);
+    const all = await readCopilotEvents(res);
     const failed = all.filter((e) => e.type === 'check' && !e.result.ok);
     expect(failed).toEqual([]);
     const proposal = all.find((e) => e.type === 'proposal');

@@ -1,14 +1,21 @@
 // Factories for Copilot tests: a real embedded DuckDB engine with small demo tables, a notebook Y.Doc, the
-// OpenAI-compatible test server, and a Copilot config pointing at it.
+// OpenAI-compatible test server, a Copilot config pointing at it, and routes served as the kernel mounts them.
 import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { addCell, type CellId, initNotebook } from '@pipebook/shared';
+import express from 'express';
 import * as Y from 'yjs';
 import type { CopilotConfig } from '../../src/copilot/config.ts';
 import type { CopilotEvent } from '../../src/copilot/protocol.ts';
 import { DuckDBEngine, DuckDBWarehouse } from '../../src/engines/duckdb.ts';
-import { type OpenAiTestServer, startOpenAiTestServer } from '../servers/openai/server.ts';
+import {
+  type OpenAiTestServer,
+  type OpenAiTestServerOptions,
+  startOpenAiTestServer,
+} from '../servers/openai/server.ts';
+import { suiteFixture } from '../suite-fixture.ts';
 
 export const DEMO_SQL = [
   `CREATE TABLE customers AS SELECT i AS customer_id, 'Customer ' || i AS name,
@@ -45,6 +52,48 @@ export async function openDemoWarehouse(): Promise<Warehouse> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The demo warehouse every test in the file shares: opened in beforeAll, closed in afterAll. */
+export function withDemoWarehouse(): Warehouse {
+  return suiteFixture('the demo warehouse', openDemoWarehouse, (wh) => wh.close());
+}
+
+/** The OpenAI-compatible test server every test in the file shares: started in beforeAll, closed in afterAll. */
+export function withModelServer(opts: OpenAiTestServerOptions = {}): OpenAiTestServer {
+  return suiteFixture(
+    'the model test server',
+    () => startOpenAiTestServer(opts),
+    (server) => server.close(),
+  );
+}
+
+/** Serves the routes `mount` adds under /api, as the kernel mounts them, on a free loopback port. */
+export async function serveApi(mount: (api: express.Router) => void): Promise<{ url: string; close(): Promise<void> }> {
+  const app = express();
+  const api = express.Router();
+  mount(api);
+  app.use('/api', api);
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+/** Every Copilot event of an SSE answer, once the answer has ended. */
+export async function readCopilotEvents(res: Response): Promise<CopilotEvent[]> {
+  const text = await res.text();
+  return text
+    .split('\n\n')
+    .map((block) => block.split('\n').find((l) => l.startsWith('data: ')))
+    .filter((l): l is string => !!l)
+    .map((l) => JSON.parse(l.slice(6)) as CopilotEvent);
 }
 
 /** A notebook with source cells over the demo tables and one SQL cell. */

@@ -2,34 +2,17 @@
 // notebook is verified, runnable, and one undo step away.
 import path from 'node:path';
 import { type CellId, createOrigin, readCell, readCells, readOrder } from '@pipebook/shared';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { copilotCompiler } from '../../src/copilot/compiler.ts';
 import { applyProposal, type CopilotDeps, explainCell, fixCell, generateCells } from '../../src/copilot/service.ts';
 import { estimateMessagesTokens } from '../../src/copilot/tokens.ts';
-import type { OpenAiTestServer } from '../servers/openai/server.ts';
-import {
-  answer,
-  demoDoc,
-  eventLog,
-  openDemoWarehouse,
-  startOpenAiTestServer,
-  testConfig,
-  type Warehouse,
-} from './fixtures.ts';
+import { answer, demoDoc, eventLog, testConfig, withDemoWarehouse, withModelServer } from './fixtures.ts';
 
-let wh: Warehouse;
-let server: OpenAiTestServer;
+const wh = withDemoWarehouse();
+const server = withModelServer({ apiKey: 'test-key' });
 const user = { id: 'u_ada', name: 'Ada' };
 
-beforeAll(async () => {
-  wh = await openDemoWarehouse();
-  server = await startOpenAiTestServer({ apiKey: 'test-key' });
-});
-afterAll(async () => {
-  await server.close();
-  await wh.close();
-});
 afterEach(() => {
   server.requests.length = 0;
 });

@@ -1,19 +1,16 @@
 // The Copilot's HTTP/SSE routes as the kernel mounts them (mountKernelFeatures under /api), with a notebook replica
 // provided by the context, a real DuckDB engine and the OpenAI-compatible test server.
-import type { AddressInfo } from 'node:net';
 import { PipebookError, readCells } from '@pipebook/shared';
-import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as Y from 'yjs';
 import { copilotCompiler } from '../../src/copilot/compiler.ts';
 import type { CopilotEvent } from '../../src/copilot/protocol.ts';
 import { type CopilotRoutesOptions, mountCopilotRoutes } from '../../src/copilot/routes.ts';
 import type { KernelFeatureContext } from '../../src/http/features.ts';
-import type { OpenAiTestServer } from '../servers/openai/server.ts';
-import { answer, demoDoc, openDemoWarehouse, startOpenAiTestServer, testConfig, type Warehouse } from './fixtures.ts';
+import { answer, demoDoc, serveApi, testConfig, withDemoWarehouse, withModelServer } from './fixtures.ts';
 
-let wh: Warehouse;
-let model: OpenAiTestServer;
+const wh = withDemoWarehouse();
+const model = withModelServer({ apiKey: 'test-key' });
 let base: string;
 let unconfigured: string;
 let doc: Y.Doc;
@@ -38,32 +35,17 @@ function context(): KernelFeatureContext {
 }
 
 async function serve(config: CopilotRoutesOptions['config']): Promise<string> {
-  const app = express();
-  const api = express.Router();
-  mountCopilotRoutes(api, context(), { compiler: copilotCompiler, config });
-  app.use('/api', api);
-  const server = app.listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  closers.push(
-    () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  );
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const server = await serveApi((api) => mountCopilotRoutes(api, context(), { compiler: copilotCompiler, config }));
+  closers.push(server.close);
+  return server.url;
 }
 
 beforeAll(async () => {
-  wh = await openDemoWarehouse();
-  model = await startOpenAiTestServer({ apiKey: 'test-key' });
   base = await serve(testConfig(model));
   unconfigured = await serve({ missing: 'No model is configured (PIPEBOOK_COPILOT_MODEL).' });
 });
 afterAll(async () => {
   for (const c of closers) await c();
-  await model.close();
-  await wh.close();
 });
 
 async function* sse(res: Response): AsyncGenerator<CopilotEvent> {

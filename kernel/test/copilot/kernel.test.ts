@@ -1,8 +1,7 @@
 // The Copilot through a real kernel (startKernel) and collaboration server: auth by notebook role, the kernel's own
 // replica of the notebook, insertion seen by another collaborator, and the inserted cell run by the kernel.
 import { readCells } from '@pipebook/shared';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CopilotEvent } from '../../src/copilot/protocol.ts';
+import { describe, expect, it } from 'vitest';
 import type { OpenAiTestServer } from '../servers/openai/server.ts';
 import {
   api,
@@ -12,38 +11,29 @@ import {
   notebookFile,
   page,
   runToEnd,
-  type Stack,
-  startStack,
   waitFor,
+  withKernel,
 } from '../stack.ts';
-import { answer, startOpenAiTestServer } from './fixtures.ts';
+import { answer, readCopilotEvents, startOpenAiTestServer } from './fixtures.ts';
 
-let s: Stack;
 let model: OpenAiTestServer;
 const savedEnv = { ...process.env };
 
-beforeAll(async () => {
-  model = await startOpenAiTestServer({ apiKey: 'kernel-key' });
-  // The kernel reads the Copilot endpoint from its environment when it mounts the routes.
-  process.env.OPENAI_BASE_URL = model.baseURL;
-  process.env.OPENAI_API_KEY = 'kernel-key';
-  process.env.PIPEBOOK_COPILOT_MODEL = 'test-model';
-  s = await startStack({ tokenMode: true, demoOrders: 2_000 });
+const s = withKernel({
+  tokenMode: true,
+  demoOrders: 2_000,
+  async before() {
+    model = await startOpenAiTestServer({ apiKey: 'kernel-key' });
+    // The kernel reads the Copilot endpoint from its environment when it mounts the routes.
+    process.env.OPENAI_BASE_URL = model.baseURL;
+    process.env.OPENAI_API_KEY = 'kernel-key';
+    process.env.PIPEBOOK_COPILOT_MODEL = 'test-model';
+  },
+  async after() {
+    await model?.close();
+    process.env = savedEnv;
+  },
 });
-afterAll(async () => {
-  await s?.cleanup();
-  await model?.close();
-  process.env = savedEnv;
-});
-
-async function events(res: Response): Promise<CopilotEvent[]> {
-  const text = await res.text();
-  return text
-    .split('\n\n')
-    .map((block) => block.split('\n').find((l) => l.startsWith('data: ')))
-    .filter((l): l is string => !!l)
-    .map((l) => JSON.parse(l.slice(6)) as CopilotEvent);
-}
 
 describe('Copilot through the kernel', () => {
   it('generates, verifies and inserts cells a collaborator sees, which the kernel then runs', async () => {
@@ -77,7 +67,7 @@ describe('Copilot through the kernel', () => {
     });
     const res = await post('/generate', { request: 'orders per status', afterCellId: 'c_orders_src' }, alice);
     expect(res.status).toBe(200);
-    const evs = await events(res);
+    const evs = await readCopilotEvents(res);
     const proposal = evs.find((e) => e.type === 'proposal')?.proposal;
     expect(proposal).toMatchObject({ verified: true, askedBy: { id: 'alice', name: 'Alice' } });
     // The context the model saw came from the kernel's catalog and replica.

@@ -1,16 +1,11 @@
 // The model call against the OpenAI-compatible test server: both wire modes of the server, and every failure mapped to
 // an error a user can act on.
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { callModel } from '../../src/copilot/model.ts';
-import type { OpenAiTestServer } from '../servers/openai/server.ts';
-import { startOpenAiTestServer, testConfig } from './fixtures.ts';
+import { testConfig, withModelServer } from './fixtures.ts';
 
-let server: OpenAiTestServer;
-beforeAll(async () => {
-  server = await startOpenAiTestServer({ apiKey: 'test-key' });
-});
-afterAll(() => server.close());
+const server = withModelServer({ apiKey: 'test-key' });
 
 const ask = (over: Parameters<typeof testConfig>[1] = {}, jsonSchema = true) =>
   callModel(testConfig(server, over), {

@@ -4,7 +4,7 @@
 // running the notebook again recomputes exactly those.
 import { DuckDBInstance } from '@duckdb/node-api';
 import { readRuns } from '@pipebook/shared';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { LivyEngine } from '../../src/engines/livy/livy-engine.ts';
 import { registerEngineFactory } from '../../src/engines/registry.ts';
 import { type LivyTestServer, startLivyServer } from '../servers/livy/server.ts';
@@ -16,30 +16,30 @@ import {
   notebookFile,
   page,
   runToEnd,
-  type Stack,
-  startStack,
   type TestClient,
   waitFor,
+  withKernel,
 } from '../stack.ts';
 import { SEED_SQL } from './harness.ts';
 
 let livy: LivyTestServer;
-let s: Stack;
 let client: TestClient | undefined;
 
-beforeAll(async () => {
-  livy = await startLivyServer({ seedSql: SEED_SQL, csrf: true });
-  // What a `type: livy` entry in pipebook.config.yaml gives the kernel (spark-connections.ts), minus the file.
-  registerEngineFactory(() => [
-    new LivyEngine({ type: 'livy', name: 'spark', url: livy.url, pollMaxMs: 50, healthCheckMs: 0 }),
-  ]);
-  s = await startStack({ demoOrders: 100 });
+const s = withKernel({
+  demoOrders: 100,
+  async before() {
+    livy = await startLivyServer({ seedSql: SEED_SQL, csrf: true });
+    // What a `type: livy` entry in pipebook.config.yaml gives the kernel (spark-connections.ts), minus the file.
+    registerEngineFactory(() => [
+      new LivyEngine({ type: 'livy', name: 'spark', url: livy.url, pollMaxMs: 50, healthCheckMs: 0 }),
+    ]);
+  },
+  after: () => livy?.close(),
 });
 
-afterAll(async () => {
+// Vitest runs afterAll hooks in reverse order of registration: this one runs before the stack is cleaned up.
+afterAll(() => {
   client?.destroy();
-  await s?.cleanup();
-  await livy?.close();
 });
 
 const file = {
