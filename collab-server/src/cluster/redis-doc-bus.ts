@@ -7,11 +7,13 @@
 // hear each other still reaches everyone. Design and trade-offs: docs/deployment.md.
 import { randomUUID } from 'node:crypto';
 import { createOrigin } from '@pipebook/shared';
+import { redisClientOptions } from '@pipebook/shared/cluster/redis-options';
 import { Redis } from 'ioredis';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import type { Role } from '../http/features.ts';
 import type { CollabStore } from '../store/store.ts';
+import { applyStoredDoc } from '../store/stored-doc.ts';
 import type { HubCluster, Logger } from '../sync/hub.ts';
 import type { Room } from '../sync/room.ts';
 import { SharedCompactor } from './shared-compaction.ts';
@@ -115,16 +117,8 @@ export class RedisDocBus implements HubCluster {
     this.maxLen = opts.streamMaxLen ?? 10_000;
     this.leaseMs = opts.leaseMs ?? 30_000;
     this.compactor = new SharedCompactor(opts.sqliteFile);
-    const redisOptions = {
-      // Fail fast while Redis is away: the hub never waits for Redis, and recovery re-reads the store.
-      enableOfflineQueue: false,
-      autoResendUnfulfilledCommands: false,
-      maxRetriesPerRequest: 0,
-      retryStrategy: (times: number) => Math.min(50 * times, 500),
-      connectionName: `pipebook-collab-${this.instanceId}`,
-    };
-    this.cmd = new Redis(opts.url, redisOptions);
-    this.reader = new Redis(opts.url, { ...redisOptions, connectionName: `pipebook-collab-reader-${this.instanceId}` });
+    this.cmd = new Redis(opts.url, redisClientOptions(`pipebook-collab-${this.instanceId}`));
+    this.reader = new Redis(opts.url, redisClientOptions(`pipebook-collab-reader-${this.instanceId}`));
     for (const conn of [this.cmd, this.reader]) {
       conn.on('error', (e: Error) => {
         this.stats.lastError = e.message;
@@ -368,9 +362,7 @@ export class RedisDocBus implements HubCluster {
   private resyncFromStore(room: Room): void {
     if (room.closed) return;
     try {
-      const stored = this.opts.store.loadDoc(room.id);
-      const parts = stored.snapshot ? [stored.snapshot, ...stored.updates] : stored.updates;
-      if (parts.length > 0) Y.applyUpdate(room.doc, Y.mergeUpdates(parts), REDIS_ORIGIN);
+      applyStoredDoc(room.doc, this.opts.store.loadDoc(room.id), REDIS_ORIGIN);
       this.stats.resyncs++;
     } catch (e) {
       this.opts.log.error(`resync of ${room.id} from the store failed`, e);

@@ -7,6 +7,7 @@ import * as Y from 'yjs';
 import type { CollabLimits } from '../config.ts';
 import type { Role } from '../http/features.ts';
 import type { CollabStore, DocAppend, NotebookTouch } from '../store/store.ts';
+import { applyStoredDoc } from '../store/stored-doc.ts';
 import type { CollabMetrics } from './metrics.ts';
 import type { Peer } from './peer.ts';
 import {
@@ -97,8 +98,7 @@ export class DocHub {
     const room = new Room(notebookId);
     try {
       const stored = this.store.loadDoc(notebookId);
-      const parts = stored.snapshot ? [stored.snapshot, ...stored.updates] : stored.updates;
-      if (parts.length > 0) Y.applyUpdate(room.doc, parts.length === 1 ? parts[0] : Y.mergeUpdates(parts), room);
+      applyStoredDoc(room.doc, stored, room);
       room.snapshotBytes = stored.snapshot?.length ?? 0;
       room.logBytes = stored.updates.reduce((n, u) => n + u.length, 0);
       room.logCount = stored.updates.length;

@@ -14,6 +14,7 @@ import {
   readRuns,
   setRuns,
 } from '@pipebook/shared';
+import { redisClientOptions } from '@pipebook/shared/cluster/redis-options';
 import {
   KERNEL_PROTOCOL_HEADER,
   KERNEL_PROTOCOL_VERSION,
@@ -78,14 +79,8 @@ export class RedisRunBus {
   readonly stats = { taken: 0, requested: 0, eventsPublished: 0, forwarded: 0, localFallbacks: 0, lastError: '' };
 
   constructor(private readonly opts: RunBusOptions) {
-    const base = {
-      enableOfflineQueue: false,
-      autoResendUnfulfilledCommands: false,
-      maxRetriesPerRequest: 0,
-      retryStrategy: (times: number) => Math.min(50 * times, 500),
-    };
-    this.cmd = new Redis(opts.url, { ...base, connectionName: `pipebook-kernel-${this.kernelId}` });
-    this.taker = new Redis(opts.url, { ...base, connectionName: `pipebook-kernel-taker-${this.kernelId}` });
+    this.cmd = new Redis(opts.url, redisClientOptions(`pipebook-kernel-${this.kernelId}`));
+    this.taker = new Redis(opts.url, redisClientOptions(`pipebook-kernel-taker-${this.kernelId}`));
     for (const c of [this.cmd, this.taker]) c.on('error', (e: Error) => (this.stats.lastError = e.message));
     this.alive = setInterval(() => void this.heartbeat(), ALIVE_MS / 2);
     this.alive.unref();
