@@ -2,7 +2,7 @@
 // propagation latency (one writer, N = 10 / 100 observers; first second after all joined, and steady state), server
 // CPU per update, 1,000 idle connections over 100 notebooks (memory per connection and per loaded doc), and 100
 // clients joining a 5 MB notebook (time to synced).
-// Run: npx tsx bench/collab-sync.ts   (about 7 minutes on 2 cores; PIPEBOOK_BENCH_REPEATS=1 for a quick look)
+// Run: npx tsx bench/collab-sync.ts   (about 4 minutes on 2 cores; PIPEBOOK_BENCH_REPEATS=1 for a quick look)
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -52,8 +52,31 @@ interface Propagation {
   firstSecondCpuMsPerUpdate: number;
 }
 
+/**
+ * Runs the server's update path (receive, store, broadcast to 10 peers) for 1,000 edits in another room, the same for
+ * both servers, before anything is measured. Without it the first second after the joins also measures a fresh
+ * process running that path for the first time (interpreted, then compiled), which a server that has been up for a
+ * minute no longer pays. PIPEBOOK_BENCH_COLD_SERVER=1 skips it.
+ */
+async function warmUpServer(server: BenchServer): Promise<void> {
+  if (process.env.PIPEBOOK_BENCH_COLD_SERVER === '1') return;
+  const room = await server.createRoom();
+  const [writer, peers] = workers(2);
+  try {
+    await writer.request({ type: 'writer', base: server.wsBase, room }, 'writer-ready');
+    const rooms = Array.from({ length: 10 }, () => room);
+    await peers.request({ type: 'join', base: server.wsBase, rooms, observe: false }, 'joined');
+    await writer.request({ type: 'write', from: 0, count: 1000, intervalMs: 2 }, 'written');
+  } finally {
+    await closeAll([writer, peers]);
+  }
+  // The server notices the closed sockets (and Pipebook unloads the room) before the measured room opens.
+  await sleep(500);
+}
+
 async function propagation(kind: ServerKind, observers: number): Promise<Propagation> {
   return withServer(kind, async (server) => {
+    await warmUpServer(server);
     const room = await server.createRoom();
     const observerProcs = workers(CLIENT_PROCESSES);
     const [writer] = workers(1);
