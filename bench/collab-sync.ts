@@ -24,7 +24,8 @@ const STEADY_UPDATES = 600;
 const KINDS: ServerKind[] = ['plain', 'pipebook'];
 // While tuning, PIPEBOOK_BENCH_KINDS=pipebook runs one server only (ratios then read n/a); PIPEBOOK_BENCH_DEBUG=1 prints
 // latencies per 100 ms and the servers' CPU by thread; PIPEBOOK_BENCH_PERF_EVENTS=<perf events> counts them (perf stat)
-// in each server over the steady phase, e.g. syscalls:sys_enter_writev,syscalls:sys_enter_pwrite64,context-switches.
+// in each server over the steady phase, e.g. syscalls:sys_enter_writev,syscalls:sys_enter_pwrite64,context-switches,
+// or records a profile with `record:/tmp/perf-{kind}.data` (then `perf report -i …`).
 const REPEATS = Number(process.env.PIPEBOOK_BENCH_REPEATS ?? 3);
 const RUN_KINDS = (process.env.PIPEBOOK_BENCH_KINDS?.split(',') as ServerKind[] | undefined) ?? KINDS;
 
@@ -100,9 +101,8 @@ async function propagation(kind: ServerKind, observers: number): Promise<Propaga
       await sleep(1000);
       const cpu0 = cpuSeconds(server.pid);
       const threads0 = threadCpuSeconds(server.pid);
-      const perf = process.env.PIPEBOOK_BENCH_PERF_EVENTS
-        ? perfStat(server.pid, process.env.PIPEBOOK_BENCH_PERF_EVENTS)
-        : null;
+      const perfEvents = process.env.PIPEBOOK_BENCH_PERF_EVENTS?.replace('{kind}', kind);
+      const perf = perfEvents ? perfStat(server.pid, perfEvents) : null;
       await writer.request(
         { type: 'write', from: 100_000, count: STEADY_UPDATES, intervalMs: WRITE_INTERVAL_MS },
         'written',

@@ -176,9 +176,15 @@ export function threadCpuSeconds(pid: number): Map<string, number> {
   return byName;
 }
 
-/** Counts perf events in a process until stop() (Linux perf, run as root); stop() resolves to perf's report. */
+/**
+ * Runs Linux perf on a process until stop() (as root): `perf stat -e <events>`, or `perf record` into a file when
+ * `events` is `record:<file>`. stop() resolves to perf's report.
+ */
 export function perfStat(pid: number, events: string): { stop(): Promise<string> } {
-  const perf = spawn('perf', ['stat', '-e', events, '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const args = events.startsWith('record:')
+    ? ['record', '-F', '2000', '-g', '-o', events.slice('record:'.length), '-p', String(pid)]
+    : ['stat', '-e', events, '-p', String(pid)];
+  const perf = spawn('perf', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let out = '';
   perf.stderr.on('data', (d) => {
     out += d;
