@@ -25,8 +25,11 @@ const KINDS: ServerKind[] = ['plain', 'pipebook'];
 // While tuning, PIPEBOOK_BENCH_KINDS=pipebook runs one server only (ratios then read n/a); PIPEBOOK_BENCH_DEBUG=1 prints
 // latencies per 100 ms and the servers' CPU by thread; PIPEBOOK_BENCH_PERF_EVENTS=<perf events> counts them (perf stat)
 // in each server over the steady phase, e.g. syscalls:sys_enter_writev,syscalls:sys_enter_pwrite64,context-switches,
-// or records a profile with `record:/tmp/perf-{kind}.data` (then `perf report -i …`).
+// or records a profile with `record:/tmp/perf-{kind}.data` (then `perf report -i …`); PIPEBOOK_BENCH_SERVER_LOG=<prefix>
+// keeps the servers' output (with PIPEBOOK_BENCH_NODE_ARGS=--trace-deopt, say); PIPEBOOK_BENCH_WARM_EDITS sets the
+// servers' warm-up (default 1,000 edits; see warmUpServer).
 const REPEATS = Number(process.env.PIPEBOOK_BENCH_REPEATS ?? 3);
+const WARM_UP_EDITS = Number(process.env.PIPEBOOK_BENCH_WARM_EDITS ?? 1000);
 const RUN_KINDS = (process.env.PIPEBOOK_BENCH_KINDS?.split(',') as ServerKind[] | undefined) ?? KINDS;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -67,7 +70,7 @@ async function warmUpServer(server: BenchServer): Promise<void> {
     await writer.request({ type: 'writer', base: server.wsBase, room }, 'writer-ready');
     const rooms = Array.from({ length: 10 }, () => room);
     await peers.request({ type: 'join', base: server.wsBase, rooms, observe: false }, 'joined');
-    await writer.request({ type: 'write', from: 0, count: 1000, intervalMs: 2 }, 'written');
+    await writer.request({ type: 'write', from: 0, count: WARM_UP_EDITS, intervalMs: 2 }, 'written');
   } finally {
     await closeAll([writer, peers]);
   }

@@ -75,6 +75,14 @@ function memoryReader(pid: number, file: string) {
   };
 }
 
+/** PIPEBOOK_BENCH_SERVER_LOG=<prefix>: while tuning, each server's output goes to <prefix>-<kind>.log. */
+function serverOutput(kind: ServerKind): 'ignore' | ['ignore', number, number] {
+  const prefix = process.env.PIPEBOOK_BENCH_SERVER_LOG;
+  if (!prefix) return 'ignore';
+  const fd = fs.openSync(`${prefix}-${kind}.log`, 'a');
+  return ['ignore', fd, fd];
+}
+
 export async function startServer(kind: ServerKind): Promise<BenchServer> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -88,7 +96,7 @@ export async function startServer(kind: ServerKind): Promise<BenchServer> {
       [...probeArgs, path.join(ROOT, 'node_modules/@y/websocket-server/src/server.js')],
       {
         env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), PIPEBOOK_BENCH_MEMFILE: memfile },
-        stdio: 'ignore',
+        stdio: serverOutput(kind),
       },
     );
     await waitHttp(url);
@@ -118,7 +126,7 @@ export async function startServer(kind: ServerKind): Promise<BenchServer> {
         PIPEBOOK_JWT_SECRET: '',
         PIPEBOOK_JWKS_URL: '',
       },
-      stdio: 'ignore',
+      stdio: serverOutput(kind),
     },
   );
   await waitHttp(`${url}/healthz`);
