@@ -3,6 +3,7 @@ import type {
   CastType,
   CellKind,
   ColumnInfo,
+  FileFormat,
   FilterCondition,
   FilterOp,
   JoinType,
@@ -147,6 +148,58 @@ function Rows<T>(p: {
         Add {p.legend.toLowerCase()}
       </button>
     </fieldset>
+  );
+}
+
+/**
+ * Where a source reads from or a target writes to: a table (name, optional schema) or a file (path, format).
+ * Table-only extras, such as the target's write mode, come in as children.
+ */
+function TableOrFileFields(p: {
+  label: string;
+  /** The first one is the default. */
+  formats: readonly FileFormat[];
+  config: { type?: 'table' | 'file'; table?: string; schema?: string; path?: string; format?: FileFormat };
+  disabled: boolean;
+  onPatch(patch: Record<string, unknown>): void;
+  children?: JSX.Element;
+}) {
+  const set = (k: string) => (v: unknown) => p.onPatch({ [k]: v });
+  const type = () => p.config.type ?? 'table';
+  return (
+    <>
+      <Choice
+        label={p.label}
+        value={type()}
+        options={['table', 'file'] as const}
+        disabled={p.disabled}
+        onChange={set('type')}
+      />
+      <Show
+        when={type() === 'table'}
+        fallback={
+          <>
+            <TextInput label="Path" value={p.config.path} disabled={p.disabled} onChange={set('path')} />
+            <Choice
+              label="Format"
+              value={p.config.format ?? p.formats[0]}
+              options={p.formats}
+              disabled={p.disabled}
+              onChange={set('format')}
+            />
+          </>
+        }
+      >
+        <TextInput label="Table" value={p.config.table} disabled={p.disabled} onChange={set('table')} />
+        <TextInput
+          label="Schema"
+          value={p.config.schema}
+          disabled={p.disabled}
+          onChange={(v) => set('schema')(v || undefined)}
+        />
+        {p.children}
+      </Show>
+    </>
   );
 }
 
@@ -434,35 +487,13 @@ export function VisualStepForm(props: VisualStepFormProps) {
       </Show>
       <Show when={props.kind === 'target'}>
         {inputPicker()}
-        <Choice
+        <TableOrFileFields
           label="Write to"
-          value={c().type ?? 'table'}
-          options={['table', 'file'] as const}
+          formats={['parquet', 'csv', 'json']}
+          config={c()}
           disabled={ro()}
-          onChange={set('type')}
-        />
-        <Show
-          when={(c().type ?? 'table') === 'table'}
-          fallback={
-            <>
-              <TextInput label="Path" value={c().path} disabled={ro()} onChange={set('path')} />
-              <Choice
-                label="Format"
-                value={c().format ?? 'parquet'}
-                options={['parquet', 'csv', 'json'] as const}
-                disabled={ro()}
-                onChange={set('format')}
-              />
-            </>
-          }
+          onPatch={props.onPatch}
         >
-          <TextInput label="Table" value={c().table} disabled={ro()} onChange={set('table')} />
-          <TextInput
-            label="Schema"
-            value={c().schema}
-            disabled={ro()}
-            onChange={(v) => set('schema')(v || undefined)}
-          />
           <Choice
             label="Mode"
             value={c().mode ?? 'replace'}
@@ -470,39 +501,16 @@ export function VisualStepForm(props: VisualStepFormProps) {
             disabled={ro()}
             onChange={set('mode')}
           />
-        </Show>
+        </TableOrFileFields>
       </Show>
       <Show when={props.kind === 'source'}>
-        <Choice
+        <TableOrFileFields
           label="Read from"
-          value={c().type ?? 'table'}
-          options={['table', 'file'] as const}
+          formats={['csv', 'parquet', 'json']}
+          config={c()}
           disabled={ro()}
-          onChange={set('type')}
+          onPatch={props.onPatch}
         />
-        <Show
-          when={(c().type ?? 'table') === 'table'}
-          fallback={
-            <>
-              <TextInput label="Path" value={c().path} disabled={ro()} onChange={set('path')} />
-              <Choice
-                label="Format"
-                value={c().format ?? 'csv'}
-                options={['csv', 'parquet', 'json'] as const}
-                disabled={ro()}
-                onChange={set('format')}
-              />
-            </>
-          }
-        >
-          <TextInput label="Table" value={c().table} disabled={ro()} onChange={set('table')} />
-          <TextInput
-            label="Schema"
-            value={c().schema}
-            disabled={ro()}
-            onChange={(v) => set('schema')(v || undefined)}
-          />
-        </Show>
       </Show>
     </form>
   );

@@ -1,4 +1,4 @@
-import { fireEvent, render, screen } from '@solidjs/testing-library';
+import { fireEvent, render, screen, within } from '@solidjs/testing-library';
 import { createRoot, createSignal } from 'solid-js';
 import { describe, expect, it, vi } from 'vitest';
 import type { ResultPager } from '../state/results.ts';
@@ -68,6 +68,40 @@ describe('VisualStepForm', () => {
     const measure = screen.getByRole('group', { name: 'Measure 1' });
     fireEvent.change(measure.querySelector('input[list]')!, { target: { value: 'amount' } });
     expect(onPatch).toHaveBeenLastCalledWith({ measures: [{ fn: 'sum', column: 'amount', as: 'sum_amount' }] });
+  });
+
+  it.each([
+    ['target', 'Write to', 'parquet'],
+    ['source', 'Read from', 'csv'],
+  ] as const)('a %s reads a table (name, schema) or a file (path, format)', (kind, label, format) => {
+    const onPatch = vi.fn();
+    const [config, setConfig] = createSignal<Record<string, unknown>>({ input: 'c', table: 'sales' });
+    const { container } = render(() => (
+      <VisualStepForm
+        kind={kind}
+        config={config()}
+        candidates={[]}
+        columnsOf={() => []}
+        readOnly={false}
+        onPatch={(patch) => {
+          onPatch(patch);
+          setConfig({ ...config(), ...patch });
+        }}
+      />
+    ));
+    const q = within(container);
+    expect((q.getByLabelText('Table') as HTMLInputElement).value).toBe('sales');
+    // Only a target has a write mode, and only for a table.
+    expect(q.queryByLabelText('Mode') !== null).toBe(kind === 'target');
+    fireEvent.change(q.getByLabelText('Schema'), { target: { value: '' } });
+    expect(onPatch).toHaveBeenLastCalledWith({ schema: undefined });
+    fireEvent.change(q.getByLabelText(label), { target: { value: 'file' } });
+    expect(onPatch).toHaveBeenLastCalledWith({ type: 'file' });
+    expect(q.queryByLabelText('Table')).toBeNull();
+    expect(q.queryByLabelText('Mode')).toBeNull();
+    expect((q.getByLabelText('Format') as HTMLSelectElement).value).toBe(format);
+    fireEvent.change(q.getByLabelText('Path'), { target: { value: 'out/sales.csv' } });
+    expect(onPatch).toHaveBeenLastCalledWith({ path: 'out/sales.csv' });
   });
 });
 
