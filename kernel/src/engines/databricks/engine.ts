@@ -18,6 +18,7 @@ import type {
 import { formatElapsed } from '../snowflake/engine.ts';
 import { cancelledError } from '../snowflake/retry.ts';
 import { probeLimitZero } from '../validate.ts';
+import { writeTableTarget } from '../write-target.ts';
 import { type DatabricksTokenSource, OAuthM2MTokenSource, PatTokenSource } from './auth.ts';
 import {
   DatabricksClient,
@@ -188,27 +189,14 @@ export class DatabricksEngine implements Engine {
   }
 
   async writeTarget(req: WriteTargetRequest): Promise<TargetOutcome> {
-    const t = req.target;
-    if (t.type !== 'table')
-      throw new PipebookError(
-        'bad_request',
-        `Engine "${this.info.name}" writes tables only; file targets run on the embedded engine`,
-      );
-    const name = [t.schema, t.table]
-      .filter(Boolean)
-      .map((p) => backtick(p as string))
-      .join('.');
-    if (t.mode === 'replace') {
-      await this.runStatement(`CREATE OR REPLACE TABLE ${name} AS\n${req.sql}`, req);
-    } else {
-      await this.runStatement(
-        `CREATE TABLE IF NOT EXISTS ${name} AS SELECT * FROM (\n${req.sql}\n) AS pipebook_shape LIMIT 0`,
-        req,
-      );
-      await this.runStatement(`INSERT INTO ${name}\n${req.sql}`, req);
-    }
-    const count = await this.runStatement(`SELECT COUNT(*) AS n FROM ${name}`, { signal: req.signal });
-    return { rowCount: Number(count.result?.data_array?.[0]?.[0] ?? 0) };
+    return writeTableTarget(this.info.name, req, {
+      quoteIdent: backtick,
+      write: (sql) => this.runStatement(sql, req),
+      count: async (sql) => {
+        const resp = await this.runStatement(sql, { signal: req.signal });
+        return Number(resp.result?.data_array?.[0]?.[0] ?? 0);
+      },
+    });
   }
 
   async catalog(signal?: AbortSignal): Promise<CatalogTable[]> {

@@ -3,7 +3,6 @@
 // memory here.
 
 import type { ColumnInfo } from '@pipebook/shared';
-import { PipebookError } from '@pipebook/shared';
 import { describeConnection, readSecret, type SecretEnv, type SnowflakeConnection } from '../connections.ts';
 import type {
   CatalogTable,
@@ -16,6 +15,7 @@ import type {
   WriteTargetRequest,
 } from '../engine.ts';
 import { probeLimitZero } from '../validate.ts';
+import { writeTableTarget } from '../write-target.ts';
 import { KeyPairTokenSource, loadPrivateKey, OAuthTokenSource, type SnowflakeTokenSource } from './auth.ts';
 import { type Partition, type ResultSet, SnowflakeClient, type SnowflakeClientOptions } from './client.ts';
 import { cancelledError } from './retry.ts';
@@ -129,29 +129,18 @@ export class SnowflakeEngine implements Engine {
   }
 
   async writeTarget(req: WriteTargetRequest): Promise<TargetOutcome> {
-    const t = req.target;
-    if (t.type !== 'table')
-      throw new PipebookError(
-        'bad_request',
-        `Engine "${this.info.name}" writes tables only; file targets run on the embedded engine`,
-      );
-    const name = [t.schema, t.table]
-      .filter(Boolean)
-      .map((p) => quoteIdent(p as string))
-      .join('.');
-    const run = (sql: string) =>
-      this.client.run(sql, {
-        signal: req.signal,
-        onStatus: (s) => req.onProgress?.({ state: s.state, message: `${s.state} · ${formatElapsed(s.elapsedMs)}` }),
-      });
-    if (t.mode === 'replace') {
-      await run(`CREATE OR REPLACE TABLE ${name} AS\n${req.sql}`);
-    } else {
-      await run(`CREATE TABLE IF NOT EXISTS ${name} AS SELECT * FROM (\n${req.sql}\n) AS pipebook_shape LIMIT 0`);
-      await run(`INSERT INTO ${name}\n${req.sql}`);
-    }
-    const rs = await this.client.run(`SELECT COUNT(*) AS n FROM ${name}`, { signal: req.signal });
-    return { rowCount: Number(rs.data?.[0]?.[0] ?? 0) };
+    return writeTableTarget(this.info.name, req, {
+      quoteIdent,
+      write: (sql) =>
+        this.client.run(sql, {
+          signal: req.signal,
+          onStatus: (s) => req.onProgress?.({ state: s.state, message: `${s.state} · ${formatElapsed(s.elapsedMs)}` }),
+        }),
+      count: async (sql) => {
+        const rs = await this.client.run(sql, { signal: req.signal });
+        return Number(rs.data?.[0]?.[0] ?? 0);
+      },
+    });
   }
 
   async catalog(signal?: AbortSignal): Promise<CatalogTable[]> {
