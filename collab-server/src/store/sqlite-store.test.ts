@@ -110,4 +110,18 @@ describe('SqliteStore', () => {
     expect(store.checkpoints).toBeGreaterThan(0);
     store.close();
   });
+
+  it('[D5] closing checkpoints the WAL into the database file, even with the checkpoint thread running', async () => {
+    const { dir, store } = open();
+    store.createNotebook(nb('a'), { id: 'ada', name: 'Ada' }, new Uint8Array([0, 0]));
+    await store.checkpoint(); // the thread and its connection now exist
+    for (let i = 0; i < 500; i++) store.append([{ notebookId: 'a', update: new Uint8Array(100).fill(i % 256) }], []);
+    const wal = path.join(dir, 'collab.sqlite-wal');
+    expect(fs.statSync(wal).size).toBeGreaterThan(0);
+    store.close();
+    expect(fs.existsSync(wal) ? fs.statSync(wal).size : 0).toBe(0);
+    const again = new SqliteStore(dir, { durability: 'normal', fsyncIntervalMs: 5 });
+    expect(again.docStats('a').logCount).toBe(500);
+    again.close();
+  });
 });

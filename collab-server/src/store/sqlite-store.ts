@@ -328,8 +328,15 @@ export class SqliteStore implements CollabStore {
     if (this.fsyncTimer) clearTimeout(this.fsyncTimer);
     // Whatever the checkpointer is doing, every commit is on disk before this returns.
     if (this.dirty) fs.fdatasyncSync(this.walFd);
+    // The last checkpoint runs here, blocking (it is shutdown): closing would only checkpoint if this were the last
+    // connection, and the checkpointer's may still be open. SQLITE_BUSY (a checkpoint still running there) leaves the
+    // WAL to the next start, which replays it; nothing is lost either way.
+    try {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // see above
+    }
     this.checkpointer.close().catch(() => {});
-    // Closing the last connection checkpoints the WAL into the database file with a full sync.
     this.db.close();
     try {
       fs.closeSync(this.walFd);
