@@ -104,7 +104,12 @@ export async function startCollabServer(
       access.require(user, notebookId, need);
       return { id: user.id, name: user.name };
     },
-    ...(cluster ? { exclusive: (key, ttlMs, fn) => cluster.runExclusive(key, ttlMs, fn) } : {}),
+    ...(cluster
+      ? {
+          exclusive: (key, ttlMs, fn) => cluster.runExclusive(key, ttlMs, fn),
+          exclusiveWaiting: (key, ttlMs, waitMs, fn) => cluster.runExclusiveWaiting(key, ttlMs, waitMs, fn),
+        }
+      : {}),
   };
   mountFeatureRoutes(api, features);
   api.use((_req, res) => sendError(res, 'not_found', 'No such API route'));

@@ -261,6 +261,32 @@ export class RedisDocBus implements HubCluster {
     }
   }
 
+  /**
+   * Runs `fn` under the lease `key`, waiting up to `waitMs` while another instance holds it. Without Redis, or after
+   * the wait, `fn` runs anyway: the caller is someone's request, which must not fail because the bus is away.
+   * Errors from `fn` reach the caller; the lease is released either way.
+   */
+  async runExclusiveWaiting<T>(key: string, ttlMs: number, waitMs: number, fn: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + waitMs;
+    while (this.cmd.status === 'ready' && Date.now() < deadline) {
+      let got: string | null;
+      try {
+        got = await this.cmd.set(key, this.instanceId, 'PX', ttlMs, 'NX');
+      } catch {
+        break; // Redis went away: run without the lease, as a single instance would
+      }
+      if (got === 'OK') {
+        try {
+          return await fn();
+        } finally {
+          await this.cmd.eval(RELEASE_LEASE, 1, key, this.instanceId).catch(() => {});
+        }
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    return fn();
+  }
+
   renderMetrics(): string {
     const up = this.state === 'up' ? 1 : 0;
     const lines: string[] = [];

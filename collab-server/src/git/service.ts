@@ -30,7 +30,21 @@ export interface DocAccess {
    * another instance holds the lease or Redis is away. Absent on a single instance, where everything may run.
    */
   exclusive?(key: string, ttlMs: number, fn: () => Promise<void>): Promise<boolean>;
+  /**
+   * Runs `fn` on one instance at a time, waiting up to `waitMs` for the lease; without Redis (or after the wait) it
+   * runs anyway. Absent on a single instance.
+   */
+  exclusiveWaiting?<T>(key: string, ttlMs: number, waitMs: number, fn: () => Promise<T>): Promise<T>;
 }
+
+/**
+ * The lease every Git write to a notebook's repository takes under scale-out: instances share the repository on
+ * disk, and two snapshots at once would each commit the same content (or trip over git's index.lock).
+ */
+export const gitLeaseKey = (notebookId: string) => `pipebook:git:{${notebookId}}:write-lease`;
+const GIT_LEASE_MS = 60_000;
+/** How long a Git request waits for another instance's write to the same notebook before writing anyway. */
+const GIT_LEASE_WAIT_MS = 15_000;
 
 /** The rev a caller may name for the live notebook in diffs and exports. */
 export const LIVE = 'live';
@@ -87,8 +101,18 @@ export class GitService {
 
   async snapshot(notebookId: string, user: AuthedUser, message: unknown) {
     const text = validateMessage(message);
-    const { state } = await this.liveState(notebookId);
-    return this.repo(notebookId).snapshot(state, gitIdentity(user), text);
+    // The live state is read under the lease too: a snapshot that waited reads what is live when it runs, so one
+    // taken right after another instance's finds the same content and makes no second commit.
+    return this.writing(notebookId, async () => {
+      const { state } = await this.liveState(notebookId);
+      return this.repo(notebookId).snapshot(state, gitIdentity(user), text);
+    });
+  }
+
+  /** Runs a write to the notebook's repository under its Git lease when instances share it (see gitLeaseKey). */
+  private writing<T>(notebookId: string, fn: () => Promise<T>): Promise<T> {
+    const waiting = this.docs.exclusiveWaiting;
+    return waiting ? waiting(gitLeaseKey(notebookId), GIT_LEASE_MS, GIT_LEASE_WAIT_MS, fn) : fn();
   }
 
   history(notebookId: string, opts: { rev?: string; limit?: number }) {
@@ -161,13 +185,14 @@ export class GitService {
 
   createBranch(notebookId: string, name: unknown, from?: unknown) {
     if (typeof name !== 'string') throw new PipebookError('bad_request', 'Give the branch a name.');
-    return this.repo(notebookId).createBranch(name, typeof from === 'string' && from ? from : undefined);
+    const start = typeof from === 'string' && from ? from : undefined;
+    return this.writing(notebookId, () => this.repo(notebookId).createBranch(name, start));
   }
 
   async switchBranch(notebookId: string, user: AuthedUser, name: unknown, apply = true) {
     if (typeof name !== 'string') throw new PipebookError('bad_request', 'Name the branch to switch to.');
     const repo = this.repo(notebookId);
-    const commit = await repo.switchBranch(name);
+    const commit = await this.writing(notebookId, () => repo.switchBranch(name));
     const restoreId = apply ? await this.applyToLive(notebookId, user, await repo.readState(commit)) : undefined;
     return { branch: name, commit, restoreId };
   }
@@ -184,11 +209,15 @@ export class GitService {
     body: { branch?: unknown; message?: unknown; resolutions?: unknown; dryRun?: unknown; apply?: unknown },
   ) {
     if (typeof body.branch !== 'string') throw new PipebookError('bad_request', 'Name the branch to merge.');
-    const outcome = await this.repo(notebookId).mergeCommit(body.branch, gitIdentity(user), {
+    const branch = body.branch;
+    const options = {
       message: typeof body.message === 'string' && body.message.trim() ? validateMessage(body.message) : undefined,
       resolutions: parseResolutions(body.resolutions),
       dryRun: body.dryRun === true,
-    });
+    };
+    const outcome = await this.writing(notebookId, () =>
+      this.repo(notebookId).mergeCommit(branch, gitIdentity(user), options),
+    );
     return this.applyOutcome(notebookId, user, outcome, body.apply !== false);
   }
 
@@ -237,16 +266,15 @@ export class GitService {
   }
 
   async push(notebookId: string) {
-    return pushToRemote(this.repo(notebookId), await this.requireRemote(notebookId), this.env);
+    const remote = await this.requireRemote(notebookId);
+    return this.writing(notebookId, () => pushToRemote(this.repo(notebookId), remote, this.env));
   }
 
   async pull(notebookId: string, user: AuthedUser, body: { resolutions?: unknown; apply?: unknown }) {
-    const outcome = await pullFromRemote(
-      this.repo(notebookId),
-      await this.requireRemote(notebookId),
-      gitIdentity(user),
-      { resolutions: parseResolutions(body.resolutions) },
-      this.env,
+    const remote = await this.requireRemote(notebookId);
+    const resolutions = parseResolutions(body.resolutions);
+    const outcome = await this.writing(notebookId, () =>
+      pullFromRemote(this.repo(notebookId), remote, gitIdentity(user), { resolutions }, this.env),
     );
     return this.applyOutcome(notebookId, user, outcome, body.apply !== false);
   }

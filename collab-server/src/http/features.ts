@@ -23,6 +23,8 @@ export interface FeatureContext {
   authorize(req: Request, notebookId: string, need: Role): Promise<AuthedUser>;
   /** One instance at a time under scale-out (see DocAccess.exclusive in git/service.ts); absent otherwise. */
   exclusive?(key: string, ttlMs: number, fn: () => Promise<void>): Promise<boolean>;
+  /** The same, waiting for the lease (see DocAccess.exclusiveWaiting in git/service.ts); absent otherwise. */
+  exclusiveWaiting?<T>(key: string, ttlMs: number, waitMs: number, fn: () => Promise<T>): Promise<T>;
 }
 
 export function mountFeatureRoutes(router: Router, ctx: FeatureContext): void {

@@ -116,3 +116,40 @@ describe('collab cluster start', () => {
     }
   });
 });
+
+describe('collab cluster Git', () => {
+  it('[C8] snapshots taken at once on two instances of one notebook all succeed, one commit per distinct content', async () => {
+    const cluster = await startCluster(2);
+    const [a, b] = cluster.instances;
+    const id = await createNotebook(a.url, { template: 'demo' });
+    const writer = newClient(a.url, id);
+    cleanups.push(() => writer.destroy());
+    await writer.synced();
+    const snap = (url: string, i: number) =>
+      api<{ commit: string; created: boolean }>(url, `/api/notebooks/${id}/git/snapshot`, {
+        method: 'POST',
+        body: { message: `snapshot ${i}` },
+      });
+    const rand = mulberry32(31);
+    for (let round = 0; round < 4; round++) {
+      randomEdit(writer.doc, rand, `<round ${round}>`, false, false);
+      // Both instances hold the edit before the snapshots race.
+      await Promise.all(
+        [a, b].map(async (p) => {
+          const probe = newClient(p.url, id);
+          try {
+            await probe.synced();
+            await waitFor(() => contentOf(probe.doc).includes(`<round ${round}>`), 5000, 'edit on both');
+          } finally {
+            probe.destroy();
+          }
+        }),
+      );
+      const results = await Promise.all([a, b, a, b, a, b].map((p, i) => snap(p.url, i)));
+      expect(results.map((r) => r.status).filter((s) => s !== 200 && s !== 201)).toEqual([]);
+      // The same content, so exactly one of them made a commit.
+      expect(results.filter((r) => r.body.created)).toHaveLength(1);
+      expect(new Set(results.map((r) => r.body.commit)).size).toBe(1);
+    }
+  });
+});
