@@ -4,9 +4,6 @@
 // top_countries must equal a DuckDB run of the same notebook over the same data, and no secret from the environment
 // may reach the page: its HTML, any response it received, or localStorage.
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { type CellSnapshot, demoNotebookFile } from '@pipebook/shared';
 import { compileCell } from '@pipebook/shared/compile/compile';
@@ -28,7 +25,6 @@ let snow: SnowflakeTestServer;
 let dbx: DatabricksTestServer;
 let pb: Pipebook;
 let browser: Browser;
-let scratch: string;
 let want: string[][];
 const savedEnv: Record<string, string | undefined> = {};
 
@@ -74,16 +70,10 @@ beforeAll(async () => {
   // The secrets live only in the environment of the processes Pipebook starts; the config names the variables.
   // The kernel's own DuckDB is not used here, so it skips generating its demo tables.
   setEnv({ ...SECRET_ENV, PIPEBOOK_DEMO_DATA: '0' });
-  // The harness makes PIPEBOOK_HOME with mkdtemp under os.tmpdir() before its first await: point TMPDIR at a
-  // directory of ours so the config file is in place before either server starts, as after a restart.
-  scratch = mkdtempSync(path.join(tmpdir(), 'pipebook-engines-e2e-'));
-  setEnv({ TMPDIR: scratch });
-  const starting = startPipebook();
-  setEnv({ TMPDIR: savedEnv.TMPDIR });
-  const [homeName] = readdirSync(scratch);
-  writeFileSync(
-    path.join(scratch, homeName, 'pipebook.config.yaml'),
-    `engines:
+  // The config file is in place before either server starts, as after a restart.
+  pb = await startPipebook({
+    files: {
+      'pipebook.config.yaml': `engines:
   - name: snow
     type: snowflake
     account: e2e-acct
@@ -97,8 +87,8 @@ beforeAll(async () => {
     warehouseId: e2e-wh
     auth: { type: oauth-m2m, clientId: e2e-sp, clientSecretEnv: E2E_UI_DATABRICKS_SECRET }
 `,
-  );
-  pb = await starting;
+    },
+  });
   browser = await launchBrowser();
 });
 
@@ -109,7 +99,6 @@ afterAll(async () => {
     if (v === undefined) delete process.env[k];
     else process.env[k] = v;
   }
-  if (scratch) rmSync(scratch, { recursive: true, force: true });
   await snow?.close();
   await dbx?.close();
 });

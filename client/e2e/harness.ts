@@ -2,7 +2,7 @@
 // points, one origin), on random ports with a temp PIPEBOOK_HOME, plus real Chromium through playwright-core.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -84,9 +84,22 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
-export async function startPipebook(opts: { tokenMode?: boolean; kernel?: boolean } = {}): Promise<Pipebook> {
+export async function startPipebook(
+  opts: {
+    tokenMode?: boolean;
+    kernel?: boolean;
+    /** Files to put in PIPEBOOK_HOME before either server starts (`pipebook.config.yaml`, say), by relative path. */
+    files?: Record<string, string>;
+  } = {},
+): Promise<Pipebook> {
   if (!existsSync(path.join(ROOT, 'dist', 'index.html'))) throw new Error('Build the app first: npx vite build');
   const home = mkdtempSync(path.join(tmpdir(), 'pipebook-e2e-'));
+  for (const [name, content] of Object.entries(opts.files ?? {})) {
+    const file = path.resolve(home, name);
+    if (!file.startsWith(home + path.sep)) throw new Error(`${name} is not inside PIPEBOOK_HOME`);
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, content);
+  }
   const secret = opts.tokenMode ? randomBytes(32).toString('hex') : undefined;
   const kernelPort = await freePort();
   const log: string[] = [];

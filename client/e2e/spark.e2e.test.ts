@@ -4,9 +4,6 @@
 // side boots it, busy while a long statement runs, then idle. When Livy loses the PySpark session (or the cluster its
 // context), the toolbar shows it dead and exactly the cells whose results lived in it turn stale on the page, with the
 // reason, while the cells held by the SQL session and a DuckDB cell stay done.
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CommandTestServer, startCommandServer } from '../../kernel/test/servers/databricks-commands/server.ts';
@@ -26,7 +23,6 @@ let livy: LivyTestServer;
 let cluster: CommandTestServer;
 let pb: Pipebook;
 let browser: Browser;
-let scratch: string;
 const savedEnv: Record<string, string | undefined> = {};
 
 const cell = (page: Page, name: string) => page.locator(`section[data-cell-name="${name}"]`);
@@ -50,17 +46,10 @@ beforeAll(async () => {
   });
   cluster = await startCommandServer({ token: CLUSTER_TOKEN, seedSql: SEED_SQL, contextBootMs: 2000 });
   setEnv({ PIPEBOOK_DEMO_DATA: '0', E2E_UI_CLUSTER_TOKEN: CLUSTER_TOKEN });
-  // The harness makes PIPEBOOK_HOME with mkdtemp under os.tmpdir() before its first await: point TMPDIR at a
-  // directory of ours so the config file is in place before either server starts.
-  scratch = mkdtempSync(path.join(tmpdir(), 'pipebook-spark-e2e-'));
-  setEnv({ TMPDIR: scratch });
-  const starting = startPipebook();
-  setEnv({ TMPDIR: savedEnv.TMPDIR });
-  const [homeName] = readdirSync(scratch);
-  // No periodic health check: the death must be found by the listing the page polls.
-  writeFileSync(
-    path.join(scratch, homeName, 'pipebook.config.yaml'),
-    `engines:
+  // The config file is in place before either server starts, as after a restart.
+  pb = await startPipebook({
+    files: {
+      'pipebook.config.yaml': `engines:
   - name: spark
     type: livy
     url: ${livy.url}
@@ -72,8 +61,8 @@ beforeAll(async () => {
     auth: { type: pat, tokenEnv: E2E_UI_CLUSTER_TOKEN }
     healthCheckSeconds: 0
 `,
-  );
-  pb = await starting;
+    },
+  });
   browser = await launchBrowser();
 });
 
@@ -84,7 +73,6 @@ afterAll(async () => {
     if (v === undefined) delete process.env[k];
     else process.env[k] = v;
   }
-  if (scratch) rmSync(scratch, { recursive: true, force: true });
   await livy?.close();
   await cluster?.close();
 });
