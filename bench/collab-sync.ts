@@ -2,7 +2,7 @@
 // propagation latency (one writer, N = 10 / 100 observers; first second after all joined, and steady state), server
 // CPU per update, 1,000 idle connections over 100 notebooks (memory per connection and per loaded doc), and 100
 // clients joining a 5 MB notebook (time to synced).
-// Run: npx tsx bench/collab-sync.ts   (about 4 minutes on 2 cores; PIPEBOOK_BENCH_REPEATS=1 for a quick look)
+// Run: npx tsx bench/collab-sync.ts   (about 6 minutes on 2 cores; PIPEBOOK_BENCH_REPEATS=1 for a quick look)
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,7 +28,7 @@ const KINDS: ServerKind[] = ['plain', 'pipebook'];
 // or records a profile with `record:/tmp/perf-{kind}.data` (then `perf report -i …`); PIPEBOOK_BENCH_SERVER_LOG=<prefix>
 // keeps the servers' output (with PIPEBOOK_BENCH_NODE_ARGS=--trace-deopt, say); PIPEBOOK_BENCH_WARM_EDITS sets the
 // servers' warm-up (default 1,000 edits; see warmUpServer).
-const REPEATS = Number(process.env.PIPEBOOK_BENCH_REPEATS ?? 3);
+const REPEATS = Number(process.env.PIPEBOOK_BENCH_REPEATS ?? 5);
 const WARM_UP_EDITS = Number(process.env.PIPEBOOK_BENCH_WARM_EDITS ?? 1000);
 const RUN_KINDS = (process.env.PIPEBOOK_BENCH_KINDS?.split(',') as ServerKind[] | undefined) ?? KINDS;
 
