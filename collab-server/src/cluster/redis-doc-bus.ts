@@ -268,20 +268,19 @@ export class RedisDocBus implements HubCluster {
    */
   async runExclusiveWaiting<T>(key: string, ttlMs: number, waitMs: number, fn: () => Promise<T>): Promise<T> {
     const deadline = Date.now() + waitMs;
-    while (this.cmd.status === 'ready' && Date.now() < deadline) {
-      let got: string | null;
+    while (this.state === 'up' && Date.now() < deadline) {
+      let started = false;
+      let result: { value: T } | undefined;
       try {
-        got = await this.cmd.set(key, this.instanceId, 'PX', ttlMs, 'NX');
-      } catch {
-        break; // Redis went away: run without the lease, as a single instance would
+        await this.runExclusive(key, ttlMs, async () => {
+          started = true;
+          result = { value: await fn() };
+        });
+      } catch (e) {
+        if (started) throw e; // fn's own error
+        break; // Redis went away before the lease was taken: run without it
       }
-      if (got === 'OK') {
-        try {
-          return await fn();
-        } finally {
-          await this.cmd.eval(RELEASE_LEASE, 1, key, this.instanceId).catch(() => {});
-        }
-      }
+      if (result) return result.value;
       await new Promise((r) => setTimeout(r, 25));
     }
     return fn();
